@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The main job from a fresh clone: install (once), build, run `medstream demo`.
+# Extra arguments go to `medstream demo` (e.g. --json).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stamp=node_modules/.medstream-install-stamp
+if [ ! -f "${stamp}" ] || [ package-lock.json -nt "${stamp}" ]; then
+  npm ci --no-audit --no-fund
+  touch "${stamp}"
+fi
+npm run -s build
+exec node dist/cli/main.js demo "$@"
