@@ -8,14 +8,36 @@ export const ErrorCodes = {
   XML_MALFORMED: { retriable: false },
   XML_FORBIDDEN: { retriable: false },
   XML_TOO_LARGE: { retriable: false },
+  /** The input ended inside a record or before the root element was closed. */
+  XML_TRUNCATED: { retriable: false },
+  /** The document structure outside any record is broken; the rest of the input is unusable. */
+  XML_STREAM_MALFORMED: { retriable: false },
+  /** A well-formed document that is not a PubMed article set (e.g. an E-utilities error reply). */
+  XML_UNEXPECTED_ROOT: { retriable: false },
   GZIP_CORRUPT: { retriable: false },
   ENCODING_INVALID: { retriable: false },
   RECORD_INVALID: { retriable: false },
+  PUBTATOR_MALFORMED: { retriable: false },
   AVRO_DECODE: { retriable: false },
   HTTP_STATUS: { retriable: true },
   HTTP_TIMEOUT: { retriable: true },
   NETWORK: { retriable: true },
   SERVICE_UNAVAILABLE: { retriable: true },
+  /** A response ended early: Content-Length not reached, or an XML page without its closing root tag. */
+  HTTP_BODY_INCOMPLETE: { retriable: true },
+  HTTP_BODY_TOO_LARGE: { retriable: false },
+  /** E-utilities answered with an ERROR (bad parameter, invalid db…); backend failures override to retriable. */
+  EUTILS_ERROR: { retriable: false },
+  /** An E-utilities response we could not read (not JSON/XML, missing Count/WebEnv). */
+  EUTILS_RESPONSE_INVALID: { retriable: true },
+  /** WebEnv/query_key no longer valid on the history server; the window's esearch must be re-run. */
+  EUTILS_HISTORY_EXPIRED: { retriable: true },
+  /** A date/PMID window still matches more records than efetch can page through and cannot be split. */
+  EUTILS_WINDOW_TOO_LARGE: { retriable: false },
+  /** A downloaded file does not match its published .md5; its records must not be committed. */
+  CHECKSUM_MISMATCH: { retriable: false },
+  /** A checkpoint file is unreadable or was written for other source parameters. */
+  CHECKPOINT_INVALID: { retriable: false },
   MODEL_INVALID: { retriable: false },
   INTERNAL: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { isMedStreamError } from '../errors.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerExportTrainingCommand } from './commands/export-training.js';
 
 /**
  * Entrypoint. Each command lives in its own module under ./commands and registers itself on
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDemoCommand(program);
+  registerExportTrainingCommand(program);
   return program;
 }
 
