@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Python environment for models/ (PyTorch training and ONNX export).
+#
+#   bash scripts/python-env.sh setup   # create/refresh .venv (fast no-op when up to date)
+#   bash scripts/python-env.sh test    # setup, then pytest models/tests
+#
+# .venv is a venv over a base interpreter that already has torch, numpy, onnx and pytest
+# (default /usr/bin/python3 with Debian's python3-torch etc.; installed with apt-get when
+# missing and we are root). Override the base with MEDSTREAM_PYTHON=/path/to/python, e.g. a
+# venv with torch 2.x from PyPI. pip installs only models/ itself, editable, with --no-index:
+# it never downloads anything, in particular not torch.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+STAMP="$VENV/.medstream-stamp"
+PYPROJECT="$ROOT/models/pyproject.toml"
+DEFAULT_PYTHON=/usr/bin/python3
+BASE_PY="${MEDSTREAM_PYTHON:-$DEFAULT_PYTHON}"
+# setuptools < 70.1 also needs the wheel package for editable installs (python3-wheel below).
+REQUIRED_MODULES=(torch numpy onnx pytest venv ensurepip setuptools)
+DEBIAN_PACKAGES=(python3-torch python3-numpy python3-onnx python3-pytest python3-venv python3-setuptools python3-wheel)
+
+log() { echo "python-env: $*" >&2; }
+die() {
+  echo "python-env: error: $*" >&2
+  exit 1
+}
+
+usage() {
+  echo "usage: bash scripts/python-env.sh {setup|test} [pytest args...]" >&2
+  exit 2
+}
+
+# Prints the modules from REQUIRED_MODULES that the base interpreter cannot import.
+missing_modules() {
+  "$BASE_PY" - "${REQUIRED_MODULES[@]}" <<'PY'
+import importlib.util, sys
+print(" ".join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))
+PY
+}
+
+# Identity of the base interpreter: path, version, prefix (a rebuilt base means a new venv).
+base_identity() {
+  "$BASE_PY" -c 'import sys; print(sys.executable, sys.version.split()[0], sys.prefix, sys.base_prefix)'
+}
+
+stamp_value() {
+  {
+    base_identity
+    cat "$PYPROJECT" "${BASH_SOURCE[0]}"
+  } | sha256sum | cut -d' ' -f1
+}
+
+ensure_base() {
+  command -v "$BASE_PY" >/dev/null 2>&1 || die "base interpreter $BASE_PY not found (MEDSTREAM_PYTHON=${MEDSTREAM_PYTHON:-unset})"
+  local missing
+  missing="$(missing_modules)"
+  [[ -z "$missing" ]] && return 0
+  if [[ -z "${MEDSTREAM_PYTHON:-}" && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "$BASE_PY lacks: $missing; installing ${DEBIAN_PACKAGES[*]} with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >&2
+    apt-get install -y -q --no-install-recommends "${DEBIAN_PACKAGES[@]}" >&2
+    missing="$(missing_modules)"
+    [[ -z "$missing" ]] && return 0
+    die "$BASE_PY still cannot import: $missing (after apt-get install ${DEBIAN_PACKAGES[*]})"
+  fi
+  if [[ -n "${MEDSTREAM_PYTHON:-}" ]]; then
+    die "MEDSTREAM_PYTHON=$BASE_PY cannot import: $missing. Install them into that interpreter (e.g. $BASE_PY -m pip install torch numpy onnx pytest setuptools wheel), or unset MEDSTREAM_PYTHON to use $DEFAULT_PYTHON."
+  fi
+  die "$BASE_PY cannot import: $missing. As root: apt-get install ${DEBIAN_PACKAGES[*]}; or set MEDSTREAM_PYTHON to an interpreter that has them."
+}
+
+create_venv() {
+  log "creating $VENV from $BASE_PY"
+  rm -rf "$VENV"
+  # --without-pip: pip and setuptools come from the base like torch does. A venv-local copy
+  # (ensurepip's bundled setuptools) would shadow the base's and can be too old for its torch
+  # (torch 2.x requires setuptools >= 77).
+  "$BASE_PY" -m venv --system-site-packages --without-pip "$VENV"
+  # A venv made from a venv only sees the *root* interpreter's site-packages; when the base is
+  # itself a venv (torch 2.x from PyPI, say), put its site-packages on the path with a .pth
+  # file, ahead of the root interpreter's.
+  local base_sites venv_site
+  base_sites="$("$BASE_PY" -c 'import site, sys; print("\n".join(site.getsitepackages()) if sys.prefix != sys.base_prefix else "")')"
+  if [[ -n "$base_sites" ]]; then
+    venv_site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    printf '%s\n' "$base_sites" >"$venv_site/_medstream_base.pth"
+    log "base is a venv: linked its site-packages via $venv_site/_medstream_base.pth"
+  fi
+  if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    log "the base has no pip; bootstrapping one into $VENV with ensurepip"
+    "$VENV/bin/python" -m ensurepip --default-pip >&2
+  fi
+}
+
+setup() {
+  local want
+  if [[ -x "$VENV/bin/python" && -f "$STAMP" ]] && command -v "$BASE_PY" >/dev/null 2>&1; then
+    want="$(stamp_value)"
+    if [[ "$(cat "$STAMP")" == "$want" ]] && "$VENV/bin/python" -c 'import medstream_models' 2>/dev/null; then
+      log "up to date ($VENV)"
+      return 0
+    fi
+  fi
+  ensure_base
+  want="$(stamp_value)"
+  local identity
+  identity="$(base_identity)"
+  if [[ ! -x "$VENV/bin/python" || ! -f "$VENV/.medstream-base" || "$(cat "$VENV/.medstream-base")" != "$identity" ]]; then
+    create_venv
+    printf '%s\n' "$identity" >"$VENV/.medstream-base"
+  fi
+  log "installing models/ (editable, --no-index: dependencies must come from the base interpreter)"
+  (cd "$ROOT" && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --no-index --no-build-isolation --editable ./models) ||
+    die "pip could not install models/ from what the base interpreter provides; see the pip error above (a dependency in models/pyproject.toml that $BASE_PY lacks?)"
+  "$VENV/bin/python" - <<'PY' || die "the new environment is broken"
+import medstream_models, numpy, onnx, pytest, torch
+print(f"python-env: torch {torch.__version__} ({torch.__file__}), numpy {numpy.__version__}, "
+      f"onnx {onnx.__version__}, pytest {pytest.__version__}, cuda available: {torch.cuda.is_available()}")
+PY
+  printf '%s\n' "$want" >"$STAMP"
+  log "ready: $VENV"
+}
+
+run_tests() {
+  setup
+  local rc=0
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest models/tests -q "$@") || rc=$?
+  if [[ $rc == 5 ]]; then
+    die "pytest collected no tests in models/tests (exit 5)"
+  fi
+  return "$rc"
+}
+
+case "${1:-}" in
+  setup)
+    [[ $# == 1 ]] || usage
+    setup
+    ;;
+  test)
+    shift
+    run_tests "$@"
+    ;;
+  *) usage ;;
+esac
