@@ -62,20 +62,20 @@ export class CrfDecoder {
     let score = this.score;
     let next = this.next;
     const base = offset * n;
-    for (let j = 0; j < n; j += 1) score[j] = start[j]! + emissions[base + j]!;
+    for (let j = 0; j < n; j += 1) score[j] = start[j] + emissions[base + j];
     for (let t = 1; t < length; t += 1) {
       const row = base + t * n;
       for (let j = 0; j < n; j += 1) {
         let best = -Infinity;
         let arg = 0;
         for (let i = 0; i < n; i += 1) {
-          const s = score[i]! + transitions[i * n + j]!;
+          const s = score[i] + transitions[i * n + j];
           if (s > best) {
             best = s;
             arg = i;
           }
         }
-        next[j] = best + emissions[row + j]!;
+        next[j] = best + emissions[row + j];
         bp[t * n + j] = arg;
       }
       const swap = score;
@@ -85,7 +85,7 @@ export class CrfDecoder {
     let best = -Infinity;
     let last = 0;
     for (let j = 0; j < n; j += 1) {
-      const s = score[j]! + end[j]!;
+      const s = score[j] + end[j];
       if (s > best) {
         best = s;
         last = j;
@@ -109,11 +109,11 @@ export class CrfDecoder {
     const beta = new Float64Array(length * n);
     const base = offset * n;
     const tmp = new Float64Array(n);
-    for (let j = 0; j < n; j += 1) alpha[j] = start[j]! + emissions[base + j]!;
+    for (let j = 0; j < n; j += 1) alpha[j] = start[j] + emissions[base + j];
     for (let t = 1; t < length; t += 1) {
       for (let j = 0; j < n; j += 1) {
-        for (let i = 0; i < n; i += 1) tmp[i] = alpha[(t - 1) * n + i]! + transitions[i * n + j]!;
-        alpha[t * n + j] = logSumExp(tmp) + emissions[base + t * n + j]!;
+        for (let i = 0; i < n; i += 1) tmp[i] = alpha[(t - 1) * n + i] + transitions[i * n + j];
+        alpha[t * n + j] = logSumExp(tmp) + emissions[base + t * n + j];
       }
     }
     for (let j = 0; j < n; j += 1) beta[(length - 1) * n + j] = end[j]!;
@@ -121,15 +121,15 @@ export class CrfDecoder {
       for (let i = 0; i < n; i += 1) {
         for (let j = 0; j < n; j += 1) {
           tmp[j] =
-            transitions[i * n + j]! + emissions[base + (t + 1) * n + j]! + beta[(t + 1) * n + j]!;
+            transitions[i * n + j] + emissions[base + (t + 1) * n + j] + beta[(t + 1) * n + j];
         }
         beta[t * n + i] = logSumExp(tmp);
       }
     }
-    for (let j = 0; j < n; j += 1) tmp[j] = alpha[(length - 1) * n + j]! + end[j]!;
+    for (let j = 0; j < n; j += 1) tmp[j] = alpha[(length - 1) * n + j] + end[j];
     const logZ = logSumExp(tmp);
     const out = new Float64Array(length * n);
-    for (let k = 0; k < length * n; k += 1) out[k] = Math.exp(alpha[k]! + beta[k]! - logZ);
+    for (let k = 0; k < length * n; k += 1) out[k] = Math.exp(alpha[k] + beta[k] - logZ);
     return out;
   }
 }

@@ -17,10 +17,10 @@ function randomCrf(n: number, rand: () => number): CrfParameters {
 
 function pathScore(crf: CrfParameters, e: Float32Array, path: number[]): number {
   const n = crf.numTags;
-  let s = crf.start[path[0]!]! + crf.end[path[path.length - 1]!]!;
+  let s = crf.start[path[0]] + crf.end[path[path.length - 1]];
   path.forEach((tag, t) => {
-    s += e[t * n + tag]!;
-    if (t > 0) s += crf.transitions[path[t - 1]! * n + tag]!;
+    s += e[t * n + tag];
+    if (t > 0) s += crf.transitions[path[t - 1] * n + tag];
   });
   return s;
 }
@@ -40,7 +40,7 @@ test('viterbi equals brute-force argmax and marginals equal brute-force posterio
     const decoder = new CrfDecoder(crf);
     const paths = allPaths(n, length);
     const scores = paths.map((p) => pathScore(crf, e, p));
-    const best = paths[scores.indexOf(Math.max(...scores))]!;
+    const best = paths[scores.indexOf(Math.max(...scores))];
     assert.deepEqual([...decoder.viterbi(e, 0, length)], best);
 
     const z = scores.reduce((acc, s) => acc + Math.exp(s), 0);
@@ -48,8 +48,8 @@ test('viterbi equals brute-force argmax and marginals equal brute-force posterio
     for (let t = 0; t < length; t += 1) {
       for (let j = 0; j < n; j += 1) {
         const expected =
-          paths.reduce((acc, p, k) => acc + (p[t] === j ? Math.exp(scores[k]!) : 0), 0) / z;
-        assert.ok(Math.abs(marginals[t * n + j]! - expected) < 1e-6);
+          paths.reduce((acc, p, k) => acc + (p[t] === j ? Math.exp(scores[k]) : 0), 0) / z;
+        assert.ok(Math.abs(marginals[t * n + j] - expected) < 1e-6);
       }
     }
   }

@@ -19,12 +19,12 @@ export function planBatches(lengths: readonly number[], options: BatchPlanOption
   if (options.maxTokens < 1 || options.maxRows < 1) {
     throw new RangeError('maxTokens and maxRows must be positive');
   }
-  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
   const batches: PlannedBatch[] = [];
   let rows: number[] = [];
   let maxLength = 0;
   for (const index of order) {
-    const length = Math.max(1, lengths[index]!);
+    const length = Math.max(1, lengths[index]);
     const wouldBe = Math.max(maxLength, length) * (rows.length + 1);
     if (rows.length > 0 && (wouldBe > options.maxTokens || rows.length >= options.maxRows)) {
       batches.push({ rows, maxLength });
