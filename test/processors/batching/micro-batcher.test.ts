@@ -42,7 +42,10 @@ test('breaking out early closes the source', async () => {
   let closed = false;
   async function* source(): AsyncGenerator<number> {
     try {
-      for (let i = 0; ; i += 1) yield i;
+      for (let i = 0; ; i += 1) {
+        await Promise.resolve();
+        yield i;
+      }
     } finally {
       closed = true;
     }
