@@ -39,6 +39,12 @@ export const ErrorCodes = {
   /** A checkpoint file is unreadable or was written for other source parameters. */
   CHECKPOINT_INVALID: { retriable: false },
   MODEL_INVALID: { retriable: false },
+  /** A compiled normalization dictionary that is missing pieces or of another format version. */
+  DICTIONARY_INVALID: { retriable: false },
+  /** A vocabulary file (MEDIC, MeSH, DisMaNET) whose lines do not have the expected columns. */
+  VOCABULARY_MALFORMED: { retriable: false },
+  /** Writing an output file (NDJSON, dead letters) failed: disk full, permissions, closed pipe. */
+  OUTPUT_WRITE_FAILED: { retriable: false },
   INTERNAL: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 

@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { isMedStreamError } from '../errors.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerParseCommand } from './commands/parse.js';
+import { registerIngestCommand } from './commands/ingest.js';
 import { registerExportTrainingCommand } from './commands/export-training.js';
 
 /**
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDemoCommand(program);
+  registerParseCommand(program);
+  registerIngestCommand(program);
   registerExportTrainingCommand(program);
   return program;
 }

@@ -26,6 +26,11 @@ export const EnvSchema = z.object({
     .optional()
     .describe('Comma-separated Kafka bootstrap servers; unset = in-process transport.'),
   KAFKA_CLIENT_ID: z.string().default('medstream').describe('Kafka client id.'),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/)
+    .default('')
+    .describe('Prefix for every topic name (e.g. `staging.` → `staging.pubmed.articles`).'),
   SCHEMA_REGISTRY_URL: z
     .url()
     .optional()

@@ -54,7 +54,7 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
     for (;;) {
       if (this.failure !== undefined) throw this.failure.error;
       if (this.depth > 0) {
-        const item = this.items[this.head] as T;
+        const item = this.items[this.head];
         this.items[this.head] = undefined as T;
         this.head += 1;
         if (this.head > 1024 && this.head * 2 > this.items.length) {

@@ -3,7 +3,7 @@ import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 export interface KafkaClientOptions {
   brokers: readonly string[];
   clientId: string;
-  /** kafkajs logs through its own logger; keep it quiet unless asked. */
+  /** kafkajs logs retried, recoverable errors at ERROR level; failures that matter are thrown. */
   logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -19,7 +19,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: [...options.brokers],
-    logLevel: LEVELS[options.logLevel ?? 'error'],
+    logLevel: LEVELS[options.logLevel ?? 'nothing'],
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 10_000 },
   };
   return new Kafka(config);

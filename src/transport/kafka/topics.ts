@@ -6,11 +6,23 @@ import type { Admin, ITopicConfig } from 'kafkajs';
  * value) removes the PMID after `delete.retention.ms`. The dead-letter topic keeps everything
  * for a bounded time instead.
  */
-export const TopicNames = {
-  articles: 'pubmed.articles',
-  entities: 'pubmed.entities',
-  deadLetters: 'pubmed.dlq',
-} as const;
+export interface TopicNames {
+  articles: string;
+  entities: string;
+  deadLetters: string;
+  /** Compacted unit markers of the ingest stage (see producers/kafka-output). */
+  ingestCheckpoints: string;
+}
+
+/** `prefix` namespaces every topic (KAFKA_TOPIC_PREFIX), e.g. per environment or test run. */
+export function topicNames(prefix = ''): TopicNames {
+  return {
+    articles: `${prefix}pubmed.articles`,
+    entities: `${prefix}pubmed.entities`,
+    deadLetters: `${prefix}pubmed.dlq`,
+    ingestCheckpoints: `${prefix}pubmed.ingest-checkpoints`,
+  };
+}
 
 export interface TopicLayout {
   partitions: number;
