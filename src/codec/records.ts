@@ -107,3 +107,40 @@ export function toDeadLetter(
 export function articleText(article: Pick<Article, 'title' | 'abstract'>): string {
   return `${article.title} ${article.abstract}`;
 }
+
+export type MentionSource = 'model' | 'dictionary' | 'abbreviation';
+
+/** `org.medstream.Mention`: offsets are UTF-16 code units into {@link articleText}. */
+export interface Mention {
+  start: number;
+  end: number;
+  text: string;
+  type: string;
+  ids: string[];
+  score: number;
+  source: MentionSource;
+}
+
+export interface MeshTerm {
+  ui: string | null;
+  name: string;
+  majorTopic: boolean;
+}
+
+/** `org.medstream.AnnotatedArticle` (schemas/annotated-article.avsc), keyed by PMID. */
+export interface AnnotatedArticle {
+  pmid: string;
+  version: number;
+  title: string;
+  abstract: string;
+  journal: string | null;
+  publicationDate: string | null;
+  meshHeadings: MeshTerm[];
+  textSha256: string;
+  modelName: string;
+  modelVersion: string;
+  vocabularyVersion: string;
+  mentions: Mention[];
+  /** Epoch milliseconds. */
+  processedAt: number;
+}

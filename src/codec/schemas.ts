@@ -5,7 +5,7 @@ import avro from 'avsc';
 import type { Schema, Type } from 'avsc';
 import { AvroCodec } from './avro-codec.js';
 import type { AvroCodecOptions } from './avro-codec.js';
-import type { Article, DeadLetter } from './records.js';
+import type { AnnotatedArticle, Article, DeadLetter } from './records.js';
 
 /**
  * The `.avsc` files in `schemas/` are the contract; this module reads them (from the
@@ -15,8 +15,8 @@ import type { Article, DeadLetter } from './records.js';
  */
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
 
-export type SchemaName = 'article' | 'dead-letter';
-export const SCHEMA_NAMES: readonly SchemaName[] = ['article', 'dead-letter'];
+export type SchemaName = 'article' | 'dead-letter' | 'annotated-article';
+export const SCHEMA_NAMES: readonly SchemaName[] = ['article', 'dead-letter', 'annotated-article'];
 
 export interface SchemaVersion {
   version: number;
@@ -71,4 +71,10 @@ export function createArticleCodec(options: AvroCodecOptions = {}): AvroCodec<Ar
 
 export function createDeadLetterCodec(options: AvroCodecOptions = {}): AvroCodec<DeadLetter> {
   return codecFor<DeadLetter>('dead-letter', options);
+}
+
+export function createAnnotatedArticleCodec(
+  options: AvroCodecOptions = {},
+): AvroCodec<AnnotatedArticle> {
+  return codecFor<AnnotatedArticle>('annotated-article', options);
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import avro from 'avsc';
 import type { Schema } from 'avsc';
-import type { Article, DeadLetter } from '../../src/codec/records.js';
+import type { AnnotatedArticle, Article, DeadLetter } from '../../src/codec/records.js';
 import {
   SCHEMA_NAMES,
   readSchema,
@@ -149,4 +149,35 @@ test('records.ts interfaces have exactly the schemas’ fields', () => {
   assert.deepEqual(d.get('DeadLetter'), keys(deadLetter));
   assert.deepEqual(d.get('SourcePosition'), keys(deadLetter.position as object));
   assert.ok(schemaType('dead-letter').isValid(deadLetter));
+
+  const annotated: AnnotatedArticle = {
+    pmid: '1',
+    version: 1,
+    title: 't',
+    abstract: 'a',
+    journal: null,
+    publicationDate: null,
+    meshHeadings: [{ ui: null, name: 'd', majorTopic: false }],
+    textSha256: '00',
+    modelName: 'm',
+    modelVersion: '1',
+    vocabularyVersion: 'v',
+    mentions: [
+      {
+        start: 0,
+        end: 1,
+        text: 't',
+        type: 'Disease',
+        ids: ['MESH:D1'],
+        score: 0.5,
+        source: 'model',
+      },
+    ],
+    processedAt: 0,
+  };
+  const n = recordFields(readSchema('annotated-article'));
+  assert.deepEqual(n.get('AnnotatedArticle'), keys(annotated));
+  assert.deepEqual(n.get('MeshTerm'), keys(annotated.meshHeadings[0] as object));
+  assert.deepEqual(n.get('Mention'), keys(annotated.mentions[0] as object));
+  assert.ok(schemaType('annotated-article').isValid(annotated));
 });
