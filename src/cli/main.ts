@@ -5,6 +5,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerParseCommand } from './commands/parse.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerExportTrainingCommand } from './commands/export-training.js';
+import { registerBuildDictionaryCommand } from './commands/build-dictionary.js';
 
 /**
  * Entrypoint. Each command lives in its own module under ./commands and registers itself on
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerParseCommand(program);
   registerIngestCommand(program);
   registerExportTrainingCommand(program);
+  registerBuildDictionaryCommand(program);
   return program;
 }
 
