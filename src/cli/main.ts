@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isMedStreamError } from '../errors.js';
+import { registerAnnotateCommand } from './commands/annotate.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { registerParseCommand } from './commands/parse.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerExportTrainingCommand } from './commands/export-training.js';
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDemoCommand(program);
+  registerEvalCommand(program);
+  registerAnnotateCommand(program);
   registerParseCommand(program);
   registerIngestCommand(program);
   registerExportTrainingCommand(program);
