@@ -6,7 +6,8 @@ export function renderConfigReference(): string {
     const json = schema.toJSONSchema({ io: 'input', unrepresentable: 'any' }) as {
       default?: unknown;
     };
-    const fallback = json.default === undefined ? '—' : `\`${String(json.default)}\``;
+    const value = typeof json.default === 'string' ? json.default : JSON.stringify(json.default);
+    const fallback = json.default === undefined ? '—' : value === '' ? '(empty)' : `\`${value}\``;
     return `| \`${name}\` | ${fallback} | ${schema.description ?? ''} |`;
   });
   return [
