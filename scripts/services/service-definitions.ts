@@ -81,9 +81,16 @@ function render(template: string, values: Readonly<Record<string, string>>): str
   return rendered;
 }
 
-/** A random Kafka cluster id: 16 bytes, URL-safe base64 without padding (Kafka's Uuid form). */
-function kafkaClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A random Kafka cluster id: 16 bytes, URL-safe base64 without padding (Kafka's Uuid form).
+ * Like Kafka's own Uuid.randomUuid, never one starting with '-': StorageTool's argument parser
+ * would read `-t -abc…` as a missing value (a start failure once in 64 runs).
+ */
+export function kafkaClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function kafka(): ServiceDefinition {
