@@ -1,47 +1,31 @@
-import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { listSupportedBackends } from 'onnxruntime-node';
 import { loadConfig } from '../../config/config.js';
+import { formatDemoSummary, runDemo } from '../../demo/run-demo.js';
 
-export interface Readiness {
-  node: string;
-  onnxruntimeBackends: string[];
-  dataRoot: string;
-  dataRootPresent: boolean;
-  transport: 'in-process' | 'kafka';
-}
-
-export function readiness(): Readiness {
-  const config = loadConfig();
-  return {
-    node: process.version,
-    onnxruntimeBackends: listSupportedBackends().map((b) => b.name),
-    dataRoot: config.dataRoot,
-    dataRootPresent: existsSync(config.dataRoot),
-    transport: config.KAFKA_BROKERS === undefined ? 'in-process' : 'kafka',
-  };
+interface DemoCliOptions {
+  out: string;
+  model?: string;
+  json?: boolean;
 }
 
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('Run the whole pipeline on the embedded in-process default.')
-    .option('--json', 'print machine-readable output')
-    .action((options: { json?: boolean }) => {
-      const report = readiness();
-      if (options.json === true) {
-        process.stdout.write(`${JSON.stringify(report)}\n`);
-        return;
-      }
+    .description('Run the whole pipeline on the embedded in-process default (sample citations).')
+    .option('--out <dir>', 'where to write the results', 'out/demo')
+    .option('--model <dir>', 'served model directory (default: models/bc5cdr-mtl)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: DemoCliOptions) => {
+      const config = loadConfig();
+      const summary = await runDemo(config, {
+        outDir: resolve(options.out),
+        ...(options.model === undefined ? {} : { modelDir: options.model }),
+        progress: process.stderr.isTTY === true && options.json !== true,
+        log: (line) => process.stderr.write(`medstream: ${line}\n`),
+      });
       process.stdout.write(
-        [
-          'MedStream readiness',
-          `  node:              ${report.node}`,
-          `  onnxruntime:       ${report.onnxruntimeBackends.join(', ')}`,
-          `  data root:         ${report.dataRoot}${report.dataRootPresent ? '' : ' (missing)'}`,
-          `  transport:         ${report.transport}`,
-          '',
-        ].join('\n'),
+        options.json === true ? `${JSON.stringify(summary)}\n` : formatDemoSummary(summary),
       );
     });
 }

@@ -21,6 +21,8 @@ export interface AnnotatorChoice {
   /** false: the model's concepts only, no dictionary. */
   dictionary?: boolean;
   dictionaryDir?: string;
+  /** An already loaded resolver (its dictionary also serves concept names to the caller). */
+  resolver?: DictionaryMentionResolver;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
   log?: (line: string) => void;
@@ -64,9 +66,10 @@ export async function loadAnnotator(
   const resolver =
     choice.dictionary === false
       ? undefined
-      : await DictionaryMentionResolver.load(
+      : (choice.resolver ??
+        (await DictionaryMentionResolver.load(
           await ensureDictionary(config, choice.dictionaryDir, choice.log),
-        );
+        )));
   return OnnxAnnotator.create({
     modelDir,
     session: {
