@@ -3,6 +3,8 @@ import { mkdir, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { MedStreamError } from '../errors.js';
+import { toDeadLetter } from '../codec/records.js';
+import { deadLetterToJson } from './dead-letter-file.js';
 import type { IngestOutput } from './ingest-output.js';
 import type { PubmedEvent } from './pubmed-xml/parse-pubmed-xml.js';
 
@@ -117,16 +119,8 @@ export class NdjsonOutput implements IngestOutput {
   }
 }
 
-/** Dead letters carry raw bytes: base64 in JSON (Buffer#toJSON would spell out every byte). */
+/** Dead letters in the same JSON form as the dead-letter file (schema field names, base64). */
 function toJsonEvent(event: PubmedEvent): unknown {
   if (event.kind !== 'dead-letter') return event;
-  const { key, value, ...rest } = event.record;
-  return {
-    kind: 'dead-letter',
-    record: {
-      ...rest,
-      key: key === null ? null : key.toString('utf8'),
-      valueBase64: value.toString('base64'),
-    },
-  };
+  return { kind: 'dead-letter', record: deadLetterToJson(toDeadLetter(event.record)) };
 }

@@ -12,6 +12,8 @@ import { annotateInProcess } from '../../processors/in-process.js';
 import { checkInputFiles, parsePubmedFiles } from '../../producers/pubmed-xml/parse-files.js';
 import type { PubmedEvent } from '../../producers/pubmed-xml/parse-pubmed-xml.js';
 import { formatPubTator } from '../../sinks/files/pubtator-format.js';
+import { toDeadLetter } from '../../codec/records.js';
+import { deadLetterToJson } from '../../producers/dead-letter-file.js';
 import { readPubTatorFile } from '../../text/pubtator-reader.js';
 
 const FORMATS = ['pubtator', 'ndjson'] as const;
@@ -54,8 +56,7 @@ function render(event: AnnotatedEvent, format: OutputFormat): string {
   if (format === 'pubtator') return event.kind === 'annotated' ? formatPubTator(event.record) : '';
   if (event.kind === 'annotated') return `${JSON.stringify(event.record)}\n`;
   if (event.kind === 'delete') return `${JSON.stringify({ pmid: event.pmid, deleted: true })}\n`;
-  const { key, value, ...rest } = event.record;
-  return `${JSON.stringify({ deadLetter: { ...rest, key: key?.toString('utf8') ?? null, valueBase64: value.toString('base64') } })}\n`;
+  return `${JSON.stringify({ deadLetter: deadLetterToJson(toDeadLetter(event.record)) })}\n`;
 }
 
 export function registerAnnotateCommand(program: Command): void {
