@@ -39,6 +39,12 @@ export const ErrorCodes = {
   /** A checkpoint file is unreadable or was written for other source parameters. */
   CHECKPOINT_INVALID: { retriable: false },
   MODEL_INVALID: { retriable: false },
+  /** A record's text is longer than the annotator accepts (`Annotator.maxTextChars`). */
+  RECORD_TOO_LARGE: { retriable: false },
+  /** A keyed topic's record arrived without a key (PMID). */
+  RECORD_KEY_MISSING: { retriable: false },
+  /** A Kafka transaction could not be completed; the batch is re-read from the committed offset. */
+  KAFKA_TRANSACTION: { retriable: true },
   /** A compiled normalization dictionary that is missing pieces or of another format version. */
   DICTIONARY_INVALID: { retriable: false },
   /** A vocabulary file (MEDIC, MeSH, DisMaNET) whose lines do not have the expected columns. */

@@ -8,6 +8,7 @@ import { registerParseCommand } from './commands/parse.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerExportTrainingCommand } from './commands/export-training.js';
 import { registerBuildDictionaryCommand } from './commands/build-dictionary.js';
+import { registerProcessCommand } from './commands/process.js';
 
 /**
  * Entrypoint. Each command lives in its own module under ./commands and registers itself on
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerIngestCommand(program);
   registerExportTrainingCommand(program);
   registerBuildDictionaryCommand(program);
+  registerProcessCommand(program);
   return program;
 }
 

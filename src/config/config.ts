@@ -31,6 +31,49 @@ export const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9._-]*$/)
     .default('')
     .describe('Prefix for every topic name (e.g. `staging.` → `staging.pubmed.articles`).'),
+  MEDSTREAM_MODEL_DIR: z
+    .string()
+    .default('models/bc5cdr-mtl')
+    .describe(
+      'Served model directory (manifest.json, model.onnx, vocabularies) the processor loads.',
+    ),
+  MEDSTREAM_PROCESSOR_GROUP: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default('medstream-processor')
+    .describe('Kafka consumer group of the processor stage; also part of its transactional ids.'),
+  MEDSTREAM_PROCESSOR_MAX_BATCH: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64)
+    .describe('Processor micro-batch: most articles per annotation call and Kafka transaction.'),
+  MEDSTREAM_PROCESSOR_MAX_BATCH_CHARS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(200_000)
+    .describe('Processor micro-batch: most text characters (UTF-16 units) per batch.'),
+  MEDSTREAM_PROCESSOR_MAX_DELAY_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(500)
+    .describe('Longest time the broker holds a fetch to fill a batch when input trickles in.'),
+  MEDSTREAM_PROCESSOR_SESSION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(6000)
+    .default(30_000)
+    .describe(
+      'Consumer group session timeout: how long a crashed processor holds its partitions (≥ the broker minimum, 6 s by default).',
+    ),
+  MEDSTREAM_SHUTDOWN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30_000)
+    .describe('Hard limit for a graceful shutdown (finish batch, commit, close) after SIGTERM.'),
   SCHEMA_REGISTRY_URL: z
     .url()
     .optional()

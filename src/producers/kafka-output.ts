@@ -90,10 +90,13 @@ export class KafkaIngestOutput implements IngestOutput {
       maxInFlightRequests: 1,
       transactionTimeout: 300_000,
     });
-    // Connecting initializes the transactional id, which aborts a crashed run's open
-    // transaction; only after that is the checkpoints topic stable to read.
     await producer.connect();
     try {
+      // kafkajs sends InitProducerId on the first transaction, not on connect: the broker then
+      // bumps the epoch and aborts a crashed run's open transaction. Only after that is the
+      // checkpoints topic stable to read. An empty transaction ends locally.
+      const fence = await producer.transaction();
+      await fence.abort();
       const marker = await readLastMarker(kafka, topics.checkpoints, options.sourceKey);
       return new KafkaIngestOutput(options, producer, marker);
     } catch (error) {
