@@ -57,7 +57,8 @@ export function schemaType(name: SchemaName): Type {
   return type;
 }
 
-function codecFor<T>(name: SchemaName, options: AvroCodecOptions): AvroCodec<T> {
+/** The codec of schema `name`, reading every released version of it. */
+export function createCodec<T>(name: SchemaName, options: AvroCodecOptions = {}): AvroCodec<T> {
   const history = readSchemaHistory(name).map((v) => ({ schema: v.schema }));
   return new AvroCodec<T>(schemaType(name), {
     ...options,
@@ -66,15 +67,15 @@ function codecFor<T>(name: SchemaName, options: AvroCodecOptions): AvroCodec<T> 
 }
 
 export function createArticleCodec(options: AvroCodecOptions = {}): AvroCodec<Article> {
-  return codecFor<Article>('article', options);
+  return createCodec<Article>('article', options);
 }
 
 export function createDeadLetterCodec(options: AvroCodecOptions = {}): AvroCodec<DeadLetter> {
-  return codecFor<DeadLetter>('dead-letter', options);
+  return createCodec<DeadLetter>('dead-letter', options);
 }
 
 export function createAnnotatedArticleCodec(
   options: AvroCodecOptions = {},
 ): AvroCodec<AnnotatedArticle> {
-  return codecFor<AnnotatedArticle>('annotated-article', options);
+  return createCodec<AnnotatedArticle>('annotated-article', options);
 }

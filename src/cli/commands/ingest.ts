@@ -21,7 +21,8 @@ import type { PubmedEvent } from '../../producers/pubmed-xml/parse-pubmed-xml.js
 import { parsePubmedXml } from '../../producers/pubmed-xml/parse-pubmed-xml.js';
 import { isRemote } from '../../producers/update-files/update-file-listing.js';
 import { updateFilesSource } from '../../producers/update-files/update-files-source.js';
-import { createArticleCodec, createDeadLetterCodec } from '../../codec/schemas.js';
+import type { Article, DeadLetter } from '../../codec/records.js';
+import { codecForTopic } from '../../codec/schema-registry.js';
 import type { IngestOutput } from '../../producers/ingest-output.js';
 import { KafkaIngestOutput } from '../../producers/kafka-output.js';
 import { NdjsonOutput } from '../../producers/ndjson-output.js';
@@ -93,8 +94,16 @@ async function openOutput(
     },
     transactionalId: `medstream-ingest-${createHash('sha256').update(sourceKey).digest('hex').slice(0, 16)}`,
     sourceKey,
-    articleCodec: createArticleCodec(),
-    deadLetterCodec: createDeadLetterCodec(),
+    articleCodec: await codecForTopic<Article>(
+      'article',
+      topics.articles,
+      config.SCHEMA_REGISTRY_URL,
+    ),
+    deadLetterCodec: await codecForTopic<DeadLetter>(
+      'dead-letter',
+      topics.deadLetters,
+      config.SCHEMA_REGISTRY_URL,
+    ),
     createTopics: { partitions: 6, replicationFactor: 1 },
   });
 }

@@ -1,11 +1,8 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import {
-  createAnnotatedArticleCodec,
-  createArticleCodec,
-  createDeadLetterCodec,
-} from '../../codec/schemas.js';
+import type { AnnotatedArticle, Article, DeadLetter } from '../../codec/records.js';
+import { codecForTopic } from '../../codec/schema-registry.js';
 import type { Config } from '../../config/config.js';
 import { loadConfig } from '../../config/config.js';
 import { MedStreamError, isMedStreamError } from '../../errors.js';
@@ -106,6 +103,7 @@ export async function runProcess(
   const instanceId = options.instanceId ?? `${hostname()}-${process.pid}`;
   const modelDir = options.model ?? config.MEDSTREAM_MODEL_DIR;
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+  const registry = config.SCHEMA_REGISTRY_URL;
   const startedAt = performance.now();
 
   const annotator = await (deps.annotatorFactory ?? defaultAnnotatorFactory)({ modelDir });
@@ -122,9 +120,13 @@ export async function runProcess(
     groupId,
     instanceId,
     annotator,
-    articleCodec: createArticleCodec(),
-    annotatedCodec: createAnnotatedArticleCodec(),
-    deadLetterCodec: createDeadLetterCodec(),
+    articleCodec: await codecForTopic<Article>('article', topics.articles, registry),
+    annotatedCodec: await codecForTopic<AnnotatedArticle>(
+      'annotated-article',
+      topics.entities,
+      registry,
+    ),
+    deadLetterCodec: await codecForTopic<DeadLetter>('dead-letter', topics.deadLetters, registry),
     maxBatchItems: options.maxBatch ?? config.MEDSTREAM_PROCESSOR_MAX_BATCH,
     maxBatchChars: options.maxBatchChars ?? config.MEDSTREAM_PROCESSOR_MAX_BATCH_CHARS,
     maxDelayMs: options.maxDelayMs ?? config.MEDSTREAM_PROCESSOR_MAX_DELAY_MS,
