@@ -29,7 +29,7 @@ const server = createServer((req, res) => {
       const { schema } = JSON.parse(body) as { schema: string };
       let id = schemas.indexOf(schema) + 1;
       if (id === 0) id = schemas.push(schema);
-      const subject = decodeURIComponent(register[1]!);
+      const subject = decodeURIComponent(register[1]);
       subjects.set(subject, [...(subjects.get(subject) ?? []), id]);
       reply(200, { id });
     } else if (req.method === 'GET' && byId !== null) {
