@@ -8,6 +8,7 @@ import { registerParseCommand } from './commands/parse.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerExportTrainingCommand } from './commands/export-training.js';
 import { registerBuildDictionaryCommand } from './commands/build-dictionary.js';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerProcessCommand } from './commands/process.js';
 
 /**
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerIngestCommand(program);
   registerExportTrainingCommand(program);
   registerBuildDictionaryCommand(program);
+  registerBenchCommand(program);
   registerProcessCommand(program);
   return program;
 }

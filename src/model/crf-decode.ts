@@ -41,10 +41,14 @@ export class CrfDecoder {
   private score: Float64Array;
   private next: Float64Array;
   private backpointers: Int32Array;
+  private alpha = new Float64Array(0);
+  private beta = new Float64Array(0);
+  private readonly tmp: Float64Array;
 
   constructor(private readonly crf: CrfParameters) {
     this.score = new Float64Array(crf.numTags);
     this.next = new Float64Array(crf.numTags);
+    this.tmp = new Float64Array(crf.numTags);
     this.backpointers = new Int32Array(0);
   }
 
@@ -105,40 +109,47 @@ export class CrfDecoder {
    */
   marginals(emissions: Float32Array, offset: number, length: number): Float64Array {
     const { numTags: n, transitions, start, end } = this.crf;
-    const alpha = new Float64Array(length * n);
-    const beta = new Float64Array(length * n);
+    // Forward and backward tables are reused between sentences; only the result is allocated.
+    if (this.alpha.length < length * n) {
+      this.alpha = new Float64Array(length * n * 2);
+      this.beta = new Float64Array(length * n * 2);
+    }
+    const alpha = this.alpha;
+    const beta = this.beta;
     const base = offset * n;
-    const tmp = new Float64Array(n);
+    const tmp = this.tmp;
     for (let j = 0; j < n; j += 1) alpha[j] = start[j] + emissions[base + j];
     for (let t = 1; t < length; t += 1) {
+      const prev = (t - 1) * n;
       for (let j = 0; j < n; j += 1) {
-        for (let i = 0; i < n; i += 1) tmp[i] = alpha[(t - 1) * n + i] + transitions[i * n + j];
-        alpha[t * n + j] = logSumExp(tmp) + emissions[base + t * n + j];
+        for (let i = 0; i < n; i += 1) tmp[i] = alpha[prev + i] + transitions[i * n + j];
+        alpha[t * n + j] = logSumExp(tmp, n) + emissions[base + t * n + j];
       }
     }
-    for (let j = 0; j < n; j += 1) beta[(length - 1) * n + j] = end[j]!;
+    for (let j = 0; j < n; j += 1) beta[(length - 1) * n + j] = end[j];
     for (let t = length - 2; t >= 0; t -= 1) {
+      const next = (t + 1) * n;
       for (let i = 0; i < n; i += 1) {
         for (let j = 0; j < n; j += 1) {
-          tmp[j] =
-            transitions[i * n + j] + emissions[base + (t + 1) * n + j] + beta[(t + 1) * n + j];
+          tmp[j] = transitions[i * n + j] + emissions[base + next + j] + beta[next + j];
         }
-        beta[t * n + i] = logSumExp(tmp);
+        beta[t * n + i] = logSumExp(tmp, n);
       }
     }
     for (let j = 0; j < n; j += 1) tmp[j] = alpha[(length - 1) * n + j] + end[j];
-    const logZ = logSumExp(tmp);
+    const logZ = logSumExp(tmp, n);
     const out = new Float64Array(length * n);
     for (let k = 0; k < length * n; k += 1) out[k] = Math.exp(alpha[k] + beta[k] - logZ);
     return out;
   }
 }
 
-function logSumExp(values: Float64Array): number {
+/** log Σ exp(values[0..n)), summed in index order after subtracting the maximum. */
+function logSumExp(values: Float64Array, n: number): number {
   let max = -Infinity;
-  for (const v of values) if (v > max) max = v;
+  for (let i = 0; i < n; i += 1) if (values[i] > max) max = values[i];
   if (max === -Infinity) return max;
   let sum = 0;
-  for (const v of values) sum += Math.exp(v - max);
+  for (let i = 0; i < n; i += 1) sum += Math.exp(values[i] - max);
   return max + Math.log(sum);
 }

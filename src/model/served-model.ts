@@ -68,6 +68,28 @@ export interface ModelOutputs {
   men: Float32Array;
   rows: number;
   maxLength: number;
+  /** Characters per token in the padded char_ids input. */
+  maxChars: number;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Reusable output storage for {@link ServedModel.run}: one growing Float32Array per output.
+ * Whoever owns it must finish with one run's outputs before the next run that uses it.
+ */
+export class OutputBuffers {
+  private readonly arrays = new Map<string, Float32Array>();
+
+  /** A view of `length` floats of the buffer for `name` (grown, never shrunk). */
+  take(name: string, length: number): Float32Array {
+    let array = this.arrays.get(name);
+    if (array === undefined || array.length < length) {
+      array = new Float32Array(Math.max(length, Math.ceil((array?.length ?? 0) * 1.5)));
+      this.arrays.set(name, array);
+    }
+    return array.subarray(0, length);
+  }
 }
 
 export class ServedModel {
@@ -143,21 +165,112 @@ export class ServedModel {
   /**
    * Runs one padded batch. `rows` are token strings; padding uses the manifest's ids and
    * `lengths` tells the model where each row ends (its outputs past a row's end are unused).
+   *
+   * With `buffers`, the outputs are written into (and returned as views of) those buffers
+   * instead of fresh arrays: no allocation per batch (the MEN scores are rows × length × ~2,700
+   * floats), but the result is only valid until the next run with the same buffers.
    */
-  async run(rows: readonly (readonly string[])[]): Promise<ModelOutputs> {
+  async run(rows: readonly (readonly string[])[], buffers?: OutputBuffers): Promise<ModelOutputs> {
     const pre = this.manifest.preprocessing;
     const batch = rows.length;
-    const maxLength = Math.max(1, ...rows.map((r) => r.length));
+    let maxLength = 1;
     let maxChars = 1;
     for (const row of rows) {
-      for (const token of row)
+      if (row.length > maxLength) maxLength = row.length;
+      for (const token of row) {
         maxChars = Math.max(maxChars, Math.min(token.length, pre.char.max_chars));
+      }
     }
-    const wordIds = new BigInt64Array(batch * maxLength).fill(BigInt(pre.word.padding_id));
-    const charIds = new BigInt64Array(batch * maxLength * maxChars).fill(
-      BigInt(pre.char.padding_id),
-    );
+    const wordIds = new BigInt64Array(batch * maxLength);
+    const charIds = new BigInt64Array(batch * maxLength * maxChars);
     const lengths = new BigInt64Array(batch);
+    this.fillInputs(rows, maxLength, maxChars, wordIds, charIds, lengths);
+    const feeds = {
+      word_ids: new Tensor('int64', wordIds, [batch, maxLength]),
+      char_ids: new Tensor('int64', charIds, [batch, maxLength, maxChars]),
+      lengths: new Tensor('int64', lengths, [batch]),
+    };
+    const { mer, men } = this.manifest.tasks;
+    let fetches: Record<string, Tensor | null> = { [mer.output]: null, [men.output]: null };
+    if (buffers !== undefined) {
+      const cells = batch * maxLength;
+      fetches = {
+        [mer.output]: new Tensor('float32', buffers.take('mer', cells * this.merLabels.length), [
+          batch,
+          maxLength,
+          this.merLabels.length,
+        ]),
+        [men.output]: new Tensor('float32', buffers.take('men', cells * this.menLabels.length), [
+          batch,
+          maxLength,
+          this.menLabels.length,
+        ]),
+      };
+    }
+    const out = await this.session.run(feeds, fetches);
+    return {
+      mer: out[mer.output].data as Float32Array,
+      men: out[men.output].data as Float32Array,
+      rows: batch,
+      maxLength,
+      maxChars,
+    };
+  }
+
+  /**
+   * Token ids into the int64 inputs. Ids are small non-negative integers, so on little-endian
+   * machines they are written as the low 32-bit word of each int64 (the high word stays 0)
+   * instead of converting every id to a BigInt.
+   */
+  private fillInputs(
+    rows: readonly (readonly string[])[],
+    maxLength: number,
+    maxChars: number,
+    wordIds: BigInt64Array,
+    charIds: BigInt64Array,
+    lengths: BigInt64Array,
+  ): void {
+    const { word, char } = this.manifest.preprocessing;
+    const ids = [word.padding_id, word.unknown_id, char.padding_id, char.unknown_id];
+    if (!LITTLE_ENDIAN || ids.some((id) => id < 0 || id > 0x7fffffff)) {
+      this.fillInputsBigInt(rows, maxLength, maxChars, wordIds, charIds, lengths);
+      return;
+    }
+    const words32 = new Int32Array(wordIds.buffer, wordIds.byteOffset, wordIds.length * 2);
+    const chars32 = new Int32Array(charIds.buffer, charIds.byteOffset, charIds.length * 2);
+    if (word.padding_id !== 0)
+      for (let i = 0; i < wordIds.length; i += 1) words32[2 * i] = word.padding_id;
+    if (char.padding_id !== 0)
+      for (let i = 0; i < charIds.length; i += 1) chars32[2 * i] = char.padding_id;
+    const maxCodePoints = char.max_chars;
+    for (let b = 0; b < rows.length; b += 1) {
+      const row = rows[b];
+      lengths[b] = BigInt(row.length);
+      for (let t = 0; t < row.length; t += 1) {
+        const token = row[t];
+        const cell = b * maxLength + t;
+        words32[2 * cell] = this.wordId(token);
+        let c = 0;
+        for (const ch of token) {
+          if (c >= maxCodePoints) break;
+          chars32[2 * (cell * maxChars + c)] = this.chars.get(ch) ?? char.unknown_id;
+          c += 1;
+        }
+      }
+    }
+  }
+
+  private fillInputsBigInt(
+    rows: readonly (readonly string[])[],
+    maxLength: number,
+    maxChars: number,
+    wordIds: BigInt64Array,
+    charIds: BigInt64Array,
+    lengths: BigInt64Array,
+  ): void {
+    const pre = this.manifest.preprocessing;
+    wordIds.fill(BigInt(pre.word.padding_id));
+    charIds.fill(BigInt(pre.char.padding_id));
     rows.forEach((row, b) => {
       lengths[b] = BigInt(row.length);
       row.forEach((token, t) => {
@@ -168,19 +281,6 @@ export class ServedModel {
         });
       });
     });
-    const feeds = {
-      word_ids: new Tensor('int64', wordIds, [batch, maxLength]),
-      char_ids: new Tensor('int64', charIds, [batch, maxLength, maxChars]),
-      lengths: new Tensor('int64', lengths, [batch]),
-    };
-    const { mer, men } = this.manifest.tasks;
-    const out = await this.session.run(feeds, [mer.output, men.output]);
-    return {
-      mer: out[mer.output].data as Float32Array,
-      men: out[men.output].data as Float32Array,
-      rows: batch,
-      maxLength,
-    };
   }
 
   async close(): Promise<void> {
