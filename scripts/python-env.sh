@@ -3,6 +3,7 @@
 #
 #   bash scripts/python-env.sh setup   # create/refresh .venv (fast no-op when up to date)
 #   bash scripts/python-env.sh test    # setup, then pytest models/tests
+#   bash scripts/python-env.sh train-setup  # setup + gensim (word2vec training only)
 #
 # .venv is a venv over a base interpreter that already has torch, numpy, onnx and pytest
 # (default /usr/bin/python3 with Debian's python3-torch etc.; installed with apt-get when
@@ -20,6 +21,12 @@ BASE_PY="${MEDSTREAM_PYTHON:-$DEFAULT_PYTHON}"
 # setuptools < 70.1 also needs the wheel package for editable installs (python3-wheel below).
 REQUIRED_MODULES=(torch numpy onnx pytest venv ensurepip setuptools)
 DEBIAN_PACKAGES=(python3-torch python3-numpy python3-onnx python3-pytest python3-venv python3-setuptools python3-wheel)
+# Word-vector training (scripts/train-models.sh) also needs gensim; tests and export do not.
+# Debian bookworm's python3-gensim is 4.2.0 (with scipy 1.10, smart-open from Debian); with
+# MEDSTREAM_PYTHON it is pip-installed at this pinned version into that interpreter instead.
+TRAIN_MODULES=(gensim)
+DEBIAN_TRAIN_PACKAGES=(python3-gensim)
+GENSIM_PIP_PIN="gensim==4.3.3"
 
 log() { echo "python-env: $*" >&2; }
 die() {
@@ -28,7 +35,7 @@ die() {
 }
 
 usage() {
-  echo "usage: bash scripts/python-env.sh {setup|test} [pytest args...]" >&2
+  echo "usage: bash scripts/python-env.sh {setup|train-setup|test} [pytest args...]" >&2
   exit 2
 }
 
@@ -135,7 +142,35 @@ run_tests() {
   return "$rc"
 }
 
+# gensim for word2vec: a no-op (no network) when the base interpreter already imports it.
+train_setup() {
+  setup
+  if "$VENV/bin/python" -c 'import gensim' 2>/dev/null; then
+    log "gensim $("$VENV/bin/python" -c 'import gensim; print(gensim.__version__)') present"
+    return 0
+  fi
+  if [[ -z "${MEDSTREAM_PYTHON:-}" && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing ${DEBIAN_TRAIN_PACKAGES[*]} with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends "${DEBIAN_TRAIN_PACKAGES[@]}" >&2 ||
+      { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "${DEBIAN_TRAIN_PACKAGES[@]}" >&2; }
+  elif [[ -n "${MEDSTREAM_PYTHON:-}" ]]; then
+    log "installing $GENSIM_PIP_PIN into $BASE_PY with pip"
+    "$BASE_PY" -m pip install --quiet "$GENSIM_PIP_PIN" >&2
+  else
+    die "gensim is missing: as root apt-get install ${DEBIAN_TRAIN_PACKAGES[*]}, or use MEDSTREAM_PYTHON with pip install $GENSIM_PIP_PIN"
+  fi
+  "$VENV/bin/python" -c 'import gensim' 2>/dev/null || die "gensim still not importable from $VENV"
+  local m
+  for m in "${TRAIN_MODULES[@]}"; do "$VENV/bin/python" -c "import $m" || die "cannot import $m"; done
+  log "gensim $("$VENV/bin/python" -c 'import gensim; print(gensim.__version__)') ready"
+}
+
 case "${1:-}" in
+  train-setup)
+    [[ $# == 1 ]] || usage
+    train_setup
+    ;;
   setup)
     [[ $# == 1 ]] || usage
     setup

@@ -9,6 +9,7 @@ import { registerIngestCommand } from './commands/ingest.js';
 import { registerExportTrainingCommand } from './commands/export-training.js';
 import { registerBuildDictionaryCommand } from './commands/build-dictionary.js';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerExportTextCommand } from './commands/export-text.js';
 import { registerProcessCommand } from './commands/process.js';
 
 /**
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerExportTrainingCommand(program);
   registerBuildDictionaryCommand(program);
   registerBenchCommand(program);
+  registerExportTextCommand(program);
   registerProcessCommand(program);
   return program;
 }
