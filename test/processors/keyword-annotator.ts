@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnnotatedArticle, Article } from '../../src/codec/records.js';
 import { articleText } from '../../src/codec/records.js';
 import type { Annotator } from '../../src/processors/annotation/annotator.js';
+import { annotatedArticle } from '../../src/processors/annotation/annotator.js';
 
 export interface KeywordAnnotatorOptions {
   /** The word marked as a Disease mention wherever it occurs (case-insensitive, whole word). */
@@ -40,33 +40,21 @@ export class KeywordAnnotator implements Annotator {
     return articles.map((article) => {
       const text = articleText(article);
       const broken = this.options.breakPmids?.includes(article.pmid) === true;
-      return {
-        pmid: article.pmid,
-        version: article.version,
-        title: article.title,
-        abstract: article.abstract,
-        journal: article.journal?.title ?? null,
-        publicationDate: article.publicationDate,
-        meshHeadings: article.meshHeadings.map((h) => ({
-          ui: h.descriptorUi,
-          name: h.descriptorName,
-          majorTopic: h.majorTopic,
-        })),
-        textSha256: createHash('sha256').update(text).digest('hex'),
+      const mentions = [...text.matchAll(this.pattern)].map((m) => ({
+        start: m.index,
+        end: m.index + m[0].length,
+        text: m[0],
+        type: broken ? (42 as unknown as string) : 'Disease',
+        ids: ['MESH:D009369'],
+        score: 1,
+        source: 'dictionary' as const,
+      }));
+      const producedBy = {
         modelName: this.modelName,
         modelVersion: this.modelVersion,
         vocabularyVersion: 'test',
-        mentions: [...text.matchAll(this.pattern)].map((m) => ({
-          start: m.index,
-          end: m.index + m[0].length,
-          text: m[0],
-          type: broken ? (42 as unknown as string) : 'Disease',
-          ids: ['MESH:D009369'],
-          score: 1,
-          source: 'dictionary' as const,
-        })),
-        processedAt: 1_700_000_000_000,
       };
+      return annotatedArticle(article, mentions, producedBy, 1_700_000_000_000);
     });
   }
 

@@ -1,4 +1,6 @@
-import type { AnnotatedArticle, Article } from '../../codec/records.js';
+import { createHash } from 'node:crypto';
+import type { AnnotatedArticle, Article, Mention } from '../../codec/records.js';
+import { articleText } from '../../codec/records.js';
 
 /**
  * The transform at the heart of the processor stage, independent of transport: the Kafka
@@ -15,4 +17,34 @@ export interface Annotator {
   readonly maxTextChars: number;
   annotate(articles: readonly Article[]): Promise<AnnotatedArticle[]>;
   close(): Promise<void>;
+}
+
+/**
+ * The one place an Article and its mentions become an AnnotatedArticle: the article fields the
+ * sinks need, the hash of the annotated text (offsets are only valid for that text), and the
+ * versions that produced the mentions.
+ */
+export function annotatedArticle(
+  article: Article,
+  mentions: Mention[],
+  producedBy: { modelName: string; modelVersion: string; vocabularyVersion: string },
+  processedAt: number,
+): AnnotatedArticle {
+  return {
+    pmid: article.pmid,
+    version: article.version,
+    title: article.title,
+    abstract: article.abstract,
+    journal: article.journal?.title ?? null,
+    publicationDate: article.publicationDate,
+    meshHeadings: article.meshHeadings.map((h) => ({
+      ui: h.descriptorUi,
+      name: h.descriptorName,
+      majorTopic: h.majorTopic,
+    })),
+    textSha256: createHash('sha256').update(articleText(article)).digest('hex'),
+    ...producedBy,
+    mentions,
+    processedAt,
+  };
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { AnnotatedArticle, Article, Mention, MentionSource } from '../../codec/records.js';
@@ -12,6 +11,7 @@ import type { Token } from '../../text/tokenizer.js';
 import { tokenize } from '../../text/tokenizer.js';
 import { planBatches } from '../batching/token-budget.js';
 import type { Annotator } from './annotator.js';
+import { annotatedArticle } from './annotator.js';
 
 /** A concept the model's MEN head proposes for a mention, with its mean token probability. */
 export interface ConceptCandidate {
@@ -215,25 +215,16 @@ export class OnnxAnnotator implements Annotator {
         score: item.score,
         source: resolved[k].source,
       }));
-      return {
-        pmid: article.pmid,
-        version: article.version,
-        title: article.title,
-        abstract: article.abstract,
-        journal: article.journal?.title ?? null,
-        publicationDate: article.publicationDate,
-        meshHeadings: article.meshHeadings.map((h) => ({
-          ui: h.descriptorUi,
-          name: h.descriptorName,
-          majorTopic: h.majorTopic,
-        })),
-        textSha256: createHash('sha256').update(text).digest('hex'),
-        modelName: this.model.name,
-        modelVersion: this.model.version,
-        vocabularyVersion: this.options.resolver?.vocabularyVersion ?? 'model-only',
+      return annotatedArticle(
+        article,
         mentions,
+        {
+          modelName: this.model.name,
+          modelVersion: this.model.version,
+          vocabularyVersion: this.options.resolver?.vocabularyVersion ?? 'model-only',
+        },
         processedAt,
-      };
+      );
     });
   }
 
