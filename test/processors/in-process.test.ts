@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { AnnotatedArticle, Article } from '../../src/codec/records.js';
 import { articleText } from '../../src/codec/records.js';
 import type { Annotator } from '../../src/processors/annotation/annotator.js';
+import { annotatedArticle } from '../../src/processors/annotation/annotator.js';
 import { annotateInProcess } from '../../src/processors/in-process.js';
 import type { PubmedEvent } from '../../src/producers/pubmed-xml/parse-pubmed-xml.js';
 
@@ -27,21 +28,12 @@ class WordAnnotator implements Annotator {
           score: 1,
           source: 'model' as const,
         }));
-        return {
-          pmid: a.pmid,
-          version: a.version,
-          title: a.title,
-          abstract: a.abstract,
-          journal: null,
-          publicationDate: null,
-          meshHeadings: [],
-          textSha256: '',
+        const producedBy = {
           modelName: this.modelName,
           modelVersion: this.modelVersion,
           vocabularyVersion: 'test',
-          mentions,
-          processedAt: 0,
         };
+        return annotatedArticle(a, mentions, producedBy, 0);
       }),
     );
   }
