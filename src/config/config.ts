@@ -26,6 +26,25 @@ export const EnvSchema = z.object({
     .optional()
     .describe('Comma-separated Kafka bootstrap servers; unset = in-process transport.'),
   KAFKA_CLIENT_ID: z.string().default('medstream').describe('Kafka client id.'),
+  KAFKA_CREATE_TOPICS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe(
+      'Create missing topics at start-up (compacted article/entity topics, a delete-policy DLQ); false where topics are managed elsewhere.',
+    ),
+  KAFKA_TOPIC_PARTITIONS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(6)
+    .describe('Partitions of created article and entity topics (the processors’ parallelism).'),
+  KAFKA_REPLICATION_FACTOR: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1)
+    .describe('Replication factor of created topics (1 for a single broker; 3 in production).'),
   KAFKA_TOPIC_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9._-]*$/)

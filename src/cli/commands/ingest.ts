@@ -104,7 +104,14 @@ async function openOutput(
       topics.deadLetters,
       config.SCHEMA_REGISTRY_URL,
     ),
-    createTopics: { partitions: 6, replicationFactor: 1 },
+    ...(config.KAFKA_CREATE_TOPICS
+      ? {
+          createTopics: {
+            partitions: config.KAFKA_TOPIC_PARTITIONS,
+            replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+          },
+        }
+      : {}),
   });
 }
 

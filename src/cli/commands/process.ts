@@ -131,7 +131,14 @@ export async function runProcess(
     maxBatchChars: options.maxBatchChars ?? config.MEDSTREAM_PROCESSOR_MAX_BATCH_CHARS,
     maxDelayMs: options.maxDelayMs ?? config.MEDSTREAM_PROCESSOR_MAX_DELAY_MS,
     sessionTimeoutMs: config.MEDSTREAM_PROCESSOR_SESSION_TIMEOUT_MS,
-    createTopics: { partitions: 6, replicationFactor: 1 },
+    ...(config.KAFKA_CREATE_TOPICS
+      ? {
+          createTopics: {
+            partitions: config.KAFKA_TOPIC_PARTITIONS,
+            replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+          },
+        }
+      : {}),
     onEvent: (event) => {
       const line = describeEvent(event);
       if (line !== undefined) log(line);
