@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { oneOf } from '../option-parsers.js';
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../../config/config.js';
 import { documentAsArticle } from '../../eval/evaluate-annotator.js';
@@ -64,17 +64,7 @@ export function registerAnnotateCommand(program: Command): void {
     .command('annotate')
     .description('Annotate PubTator or PubMed XML files in-process and write PubTator or NDJSON.')
     .requiredOption('--input <file...>', 'PubTator text or PubMed XML (.xml, .xml.gz) files')
-    .option(
-      '--format <format>',
-      FORMATS.join(' | '),
-      (value: string) => {
-        if (!(FORMATS as readonly string[]).includes(value)) {
-          throw new InvalidArgumentError(`must be one of ${FORMATS.join(', ')}`);
-        }
-        return value as OutputFormat;
-      },
-      'pubtator',
-    )
+    .option('--format <format>', FORMATS.join(' | '), oneOf(FORMATS), 'pubtator')
     .option('--out <file>', 'output file (default: stdout)')
     .option('--model <dir>', 'served model directory (default: models/bc5cdr-mtl)')
     .option('--no-dictionary', "use the model's concepts only, without the dictionary normalizer")

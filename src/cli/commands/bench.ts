@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { oneOf, positiveInt, positiveInts } from '../option-parsers.js';
 import { loadConfig } from '../../config/config.js';
 import type { SessionOptions } from '../../model/onnx-session.js';
 import type { ProcessorBenchResult, SweepPoint } from '../../processors/bench/processor-bench.js';
@@ -34,35 +35,10 @@ const GRAPH_OPTIMIZATION = ['disabled', 'basic', 'extended', 'all'] as const;
 const PLANNING = ['least-cost', 'greedy'] as const;
 type Planning = (typeof PLANNING)[number];
 
-function planning(value: string): Planning {
-  if (!(PLANNING as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(`must be one of ${PLANNING.join(', ')}`);
-  }
-  return value as Planning;
-}
-
 function nonNegative(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number ≥ 0');
   return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
-function positiveInts(value: string): number[] {
-  return value.split(',').map((x) => positiveInt(x.trim()));
-}
-
-function graphOptimization(value: string): SessionOptions['graphOptimization'] {
-  if (!(GRAPH_OPTIMIZATION as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(`must be one of ${GRAPH_OPTIMIZATION.join(', ')}`);
-  }
-  return value as SessionOptions['graphOptimization'];
 }
 
 function summary(r: ProcessorBenchResult): string {
@@ -98,11 +74,15 @@ export function registerBenchCommand(program: Command): void {
       'onnxruntime intra-op threads (default: onnxruntime chooses)',
       positiveInt,
     )
-    .option('--graph-optimization <level>', GRAPH_OPTIMIZATION.join(' | '), graphOptimization)
+    .option(
+      '--graph-optimization <level>',
+      GRAPH_OPTIMIZATION.join(' | '),
+      oneOf(GRAPH_OPTIMIZATION),
+    )
     .option('--batch-tokens <n>', 'padded token cells per inference call', positiveInt, 4096)
     .option('--batch-rows <n>', 'sentences per inference call', positiveInt, 128)
     .option('--batch-articles <n>', 'articles per annotate call (micro-batch)', positiveInt, 64)
-    .option('--batch-planning <how>', PLANNING.join(' | '), planning, 'least-cost')
+    .option('--batch-planning <how>', PLANNING.join(' | '), oneOf(PLANNING), 'least-cost')
     .option(
       '--batch-call-cost <cells>',
       'least-cost planning: cost of one inference call in padded token cells',
@@ -125,7 +105,7 @@ export function registerBenchCommand(program: Command): void {
     .option(
       '--sweep-planning <list>',
       'batch planning for --sweep',
-      (value: string) => value.split(',').map((x) => planning(x.trim())),
+      (value: string) => value.split(',').map((x) => oneOf(PLANNING)(x.trim())),
       ['least-cost'],
     )
     .option('--sweep-rounds <n>', 'interleaved rounds per grid point', positiveInt, 2)

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { oneOf } from '../option-parsers.js';
 import { loadConfig } from '../../config/config.js';
 import type { AnnotatorEvaluation } from '../../eval/evaluate-annotator.js';
 import { evaluateAnnotator } from '../../eval/evaluate-annotator.js';
@@ -78,15 +78,6 @@ async function writeMetricsSection(path: string, key: string, section: string): 
       ? `${text.slice(0, from)}${block}${text.slice(to + end.length + 1)}`
       : `${text}${block}\n`;
   await writeFile(path, text);
-}
-
-function oneOf<T extends string>(allowed: readonly T[]) {
-  return (value: string): T => {
-    if (!(allowed as readonly string[]).includes(value)) {
-      throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}`);
-    }
-    return value as T;
-  };
 }
 
 export function registerEvalCommand(program: Command): void {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { oneOf, positiveInt } from '../option-parsers.js';
 import type { Config } from '../../config/config.js';
 import { loadConfig } from '../../config/config.js';
 import {
@@ -382,21 +382,6 @@ function printSummary(summary: IngestSummary): void {
       (summary.requests > 0 ? `, ${summary.requests} requests (${summary.retries} retries)` : '') +
       `; checkpoint ${summary.checkpoint}${summary.last === undefined ? '' : ` at ${summary.last}`}\n`,
   );
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
-function oneOf<T extends string>(allowed: readonly T[]) {
-  return (value: string): T => {
-    const lower = value.toLowerCase() as T;
-    if (!allowed.includes(lower))
-      throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}`);
-    return lower;
-  };
 }
 
 export function registerIngestCommand(program: Command): void {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { positiveInt } from '../option-parsers.js';
 import type { AnnotatedArticle, Article, DeadLetter } from '../../codec/records.js';
 import { codecForTopic } from '../../codec/schema-registry.js';
 import type { Config } from '../../config/config.js';
@@ -239,12 +239,6 @@ function shutdownSignal(onForce: (name: string) => void): {
 const EXIT_FORCED = 3;
 /** How long the finished command may linger on open handles before it exits anyway. */
 const LINGER_MS = 2_000;
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
 
 export function registerProcessCommand(program: Command, deps: ProcessDeps = {}): void {
   program
