@@ -45,23 +45,21 @@ export async function* annotateInProcess(
   });
   try {
     for await (const batch of batches) {
+      // Length checked once per article: it decides both what is annotated and what is not.
+      const fits = batch.map(
+        (e) => e.kind === 'article' && articleText(e.article).length <= annotator.maxTextChars,
+      );
       const articles: Article[] = [];
-      for (const event of batch) {
-        if (
-          event.kind === 'article' &&
-          articleText(event.article).length <= annotator.maxTextChars
-        ) {
-          articles.push(event.article);
-        }
-      }
+      batch.forEach((e, i) => {
+        if (fits[i] === true && e.kind === 'article') articles.push(e.article);
+      });
       const annotated = articles.length === 0 ? [] : await annotator.annotate(articles);
       let next = 0;
-      for (const event of batch) {
+      for (const [i, event] of batch.entries()) {
         if (event.kind === 'delete') yield { kind: 'delete', pmid: event.pmid };
         else if (event.kind === 'dead-letter') yield { kind: 'dead-letter', record: event.record };
-        else if (articleText(event.article).length > annotator.maxTextChars) {
-          yield { kind: 'dead-letter', record: tooLarge(event.article, annotator.maxTextChars) };
-        } else yield { kind: 'annotated', record: annotated[next++] };
+        else if (fits[i] === true) yield { kind: 'annotated', record: annotated[next++] };
+        else yield { kind: 'dead-letter', record: tooLarge(event.article, annotator.maxTextChars) };
       }
     }
   } finally {

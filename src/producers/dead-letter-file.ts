@@ -3,7 +3,7 @@ import type { WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { MedStreamError } from '../errors.js';
 import { toDeadLetter } from '../codec/records.js';
-import type { DeadLetter, DeadLetterInput, SourcePosition } from '../codec/records.js';
+import type { DeadLetter, DeadLetterInput } from '../codec/records.js';
 
 /**
  * The in-process dead-letter sink: DeadLetter records appended to an NDJSON file, one JSON
@@ -13,21 +13,10 @@ import type { DeadLetter, DeadLetterInput, SourcePosition } from '../codec/recor
  */
 
 /** The JSON form of a DeadLetter (bytes as base64). */
-export interface DeadLetterJson {
-  topic: string | null;
-  partition: number | null;
-  offset: number | null;
+export type DeadLetterJson = Omit<DeadLetter, 'key' | 'value'> & {
   key: string | null;
   value: string;
-  valueTruncated: boolean;
-  valueSize: number;
-  stage: string;
-  errorCode: string;
-  message: string;
-  at: number;
-  source: string | null;
-  position: SourcePosition | null;
-}
+};
 
 export function deadLetterToJson(record: DeadLetter): DeadLetterJson {
   return {
