@@ -51,6 +51,8 @@ export const ErrorCodes = {
   VOCABULARY_MALFORMED: { retriable: false },
   /** Writing an output file (NDJSON, dead letters) failed: disk full, permissions, closed pipe. */
   OUTPUT_WRITE_FAILED: { retriable: false },
+  /** A sink refused a record for a reason retrying will not fix (mapping conflict, constraint). */
+  SINK_REJECTED: { retriable: false },
   INTERNAL: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 

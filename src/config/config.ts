@@ -101,6 +101,33 @@ export const EnvSchema = z.object({
   NEO4J_URI: z.string().optional().describe('Neo4j Bolt URI, e.g. bolt://127.0.0.1:7687.'),
   NEO4J_USER: z.string().default('neo4j').describe('Neo4j user.'),
   NEO4J_PASSWORD: z.string().optional().describe('Neo4j password (unset = no auth).'),
+  NEO4J_DATABASE: z.string().default('neo4j').describe('Neo4j database the graph loader writes.'),
+  OPENSEARCH_USERNAME: z.string().optional().describe('OpenSearch basic-auth user (unset = none).'),
+  OPENSEARCH_PASSWORD: z.string().optional().describe('OpenSearch basic-auth password.'),
+  OPENSEARCH_INDEX_ALIAS: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]*$/)
+    .default('pubmed-entities')
+    .describe(
+      'Alias readers query; the sink writes to `<alias>-<model>-<version>` behind it (see docs/operations.md).',
+    ),
+  MEDSTREAM_SINK_GROUP_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default('medstream-sink')
+    .describe('Kafka consumer group of a sink: `<prefix>-<sink>` (e.g. `medstream-sink-neo4j`).'),
+  MEDSTREAM_SINK_BATCH_RECORDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(500)
+    .describe('Sink batch: most records per bulk request / graph transaction.'),
+  MEDSTREAM_SINK_BATCH_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5_000_000)
+    .describe('Sink batch: most bytes of request body per bulk request.'),
   NCBI_API_KEY: z.string().optional().describe('NCBI E-utilities API key (10 req/s instead of 3).'),
   NCBI_TOOL: z.string().default('medstream').describe('E-utilities `tool` parameter.'),
   NCBI_EMAIL: z.string().optional().describe('E-utilities `email` parameter.'),
