@@ -8,7 +8,7 @@
  * cache (`.cache`, or `MEDSTREAM_CACHE`). Every `up` of a stopped service starts from empty
  * data; `down` stops only the processes this harness started. See deploy/local/README.md.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureJars } from './services/fetch-jars.js';
@@ -37,9 +37,10 @@ import {
   type ServiceState,
 } from './services/service-process.js';
 
-const USAGE = `usage: npm run services -- <up|down|status|env> [${SERVICE_NAMES.join('|')} ...]
+const USAGE = `usage: npm run services -- <up|down|status|env> [${SERVICE_NAMES.join('|')} ...] [--keep-data]
 
-  up      fetch jars if needed, start the services, wait until healthy
+  up      fetch jars if needed, start the services, wait until healthy; every start is from
+          empty data unless --keep-data is given (restart after \`down\`, e.g. outage tests)
   down    stop the services this harness started
   status  running/stopped, pid, address, RSS per service
   env     print export lines (KAFKA_BROKERS, OPENSEARCH_URL, NEO4J_URI) of running services
@@ -136,7 +137,16 @@ async function waitHealthy(
   }
 }
 
-async function startOne(definition: ServiceDefinition): Promise<string> {
+/** A data directory left by an earlier start (a restart with `--keep-data` reuses it). */
+async function hasData(definition: ServiceDefinition): Promise<boolean> {
+  try {
+    return (await readdir(definition.paths.data)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+async function startOne(definition: ServiceDefinition, keepData: boolean): Promise<string> {
   const { name, paths } = definition;
   const started = performance.now();
   const existing = await runningPid(name);
@@ -159,7 +169,8 @@ async function startOne(definition: ServiceDefinition): Promise<string> {
   const java = javaBinary();
   await mkdir(paths.logs, { recursive: true });
   await writeFile(paths.log, '');
-  await definition.prepare(java);
+  const reuse = keepData && (await hasData(definition));
+  if (!reuse) await definition.prepare(java);
   const child = await spawnDetached(java, definition.javaArgs, {
     cwd: paths.root,
     logFile: paths.log,
@@ -178,7 +189,7 @@ async function startOne(definition: ServiceDefinition): Promise<string> {
     env: definition.env,
   });
   await waitHealthy(definition, pid, () => exit);
-  return `up in ${seconds(started)} (pid ${pid}) ${definition.address}`;
+  return `up in ${seconds(started)} (pid ${pid}) ${definition.address}${reuse ? ' (data kept)' : ''}`;
 }
 
 async function stopOne(name: ServiceName, graceMs: number): Promise<string> {
@@ -193,14 +204,16 @@ async function stopOne(name: ServiceName, graceMs: number): Promise<string> {
   return `stopped (pid ${pid}, ${how === 'killed' ? 'SIGKILL after timeout' : 'SIGTERM'}) in ${seconds(started)}`;
 }
 
-async function up(names: readonly ServiceName[]): Promise<number> {
+async function up(names: readonly ServiceName[], keepData: boolean): Promise<number> {
   const started = performance.now();
   for (const name of names) {
     const fetch = await ensureJars(name);
     if (fetch.fetched) console.log(`${name}: fetched jars in ${fetch.seconds.toFixed(1)}s`);
   }
   const definitions = names.map(serviceDefinition);
-  const results = await Promise.allSettled(definitions.map(startOne));
+  const results = await Promise.allSettled(
+    definitions.map((definition) => startOne(definition, keepData)),
+  );
   let failed = 0;
   for (const [index, result] of results.entries()) {
     const definition = definitions[index];
@@ -261,13 +274,16 @@ async function env(names: readonly ServiceName[]): Promise<number> {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...args] = argv;
+  const keepData = args.includes('--keep-data');
+  if (keepData && command !== 'up') throw new UsageError('--keep-data only applies to `up`');
+  const rest = args.filter((arg) => arg !== '--keep-data');
   const unknown = rest.filter((name) => !isServiceName(name));
   if (unknown.length > 0) throw new UsageError(`unknown service(s): ${unknown.join(', ')}`);
   const names = rest.length === 0 ? SERVICE_NAMES : [...new Set(rest.filter(isServiceName))];
   switch (command) {
     case 'up':
-      return up(names);
+      return up(names, keepData);
     case 'down':
       return down(names);
     case 'status':

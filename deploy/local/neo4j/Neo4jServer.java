@@ -1,82 +1,68 @@
 /*
- * Neo4j 5.26 LTS (embedded via the test harness) for local runs and integration tests, started
- * by scripts/services.ts with Java's single-file source launcher:
+ * Neo4j 5.26 LTS Community server for local runs and integration tests, started by
+ * scripts/services.ts with Java's single-file source launcher:
  *
  *   java -Xms256m -Xmx512m -cp '<cache>/services/neo4j/lib/*' Neo4jServer.java \
- *       <workDir> <boltPort> <httpPort>
+ *       <homeDir> <boltPort> <httpPort>
  *
- * Bolt and HTTP bind to 127.0.0.1 only. Authentication is disabled (clients may send no auth
- * or any credentials). The harness keeps its store under workDir, which the script wipes before
- * each fresh start.
+ * It runs the same bootstrapper as `neo4j console` (jars from neo4j-harness's dependency
+ * tree), so the store lives in <homeDir>/data and survives a restart: the services script
+ * wipes homeDir for a fresh start and keeps it for `up --keep-data` (outage tests).
+ * Bolt and HTTP bind to 127.0.0.1 only; authentication is disabled (clients may send no auth
+ * or any credentials).
  */
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import org.neo4j.configuration.GraphDatabaseInternalSettings;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.connectors.HttpConnector;
 import org.neo4j.configuration.connectors.HttpsConnector;
-import org.neo4j.configuration.helpers.SocketAddress;
-import org.neo4j.harness.Neo4j;
-import org.neo4j.harness.Neo4jBuilders;
+import org.neo4j.server.CommunityBootstrapper;
 
 public final class Neo4jServer {
   private Neo4jServer() {}
 
   public static void main(final String[] args) throws Exception {
     if (args.length != 3) {
-      System.err.println("usage: Neo4jServer <workDir> <boltPort> <httpPort>");
+      System.err.println("usage: Neo4jServer <homeDir> <boltPort> <httpPort>");
       System.exit(2);
     }
-    final Path workDir = Path.of(args[0]).toAbsolutePath();
-    final int boltPort = Integer.parseInt(args[1]);
-    final int httpPort = Integer.parseInt(args[2]);
+    final Path home = Path.of(args[0]).toAbsolutePath();
+    final String bolt = "127.0.0.1:" + Integer.parseInt(args[1]);
+    final String http = "127.0.0.1:" + Integer.parseInt(args[2]);
+    Files.createDirectories(home);
 
-    final Neo4j neo4j;
-    try {
-      neo4j =
-          Neo4jBuilders.newInProcessBuilder(workDir)
-              .withConfig(GraphDatabaseSettings.auth_enabled, false)
-              .withConfig(GraphDatabaseSettings.pagecache_memory, 64L * 1024 * 1024)
-              .withConfig(BoltConnector.enabled, true)
-              .withConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", boltPort))
-              .withConfig(
-                  BoltConnector.advertised_address, new SocketAddress("127.0.0.1", boltPort))
-              .withConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
-              .withConfig(HttpConnector.enabled, true)
-              .withConfig(HttpConnector.listen_address, new SocketAddress("127.0.0.1", httpPort))
-              .withConfig(
-                  HttpConnector.advertised_address, new SocketAddress("127.0.0.1", httpPort))
-              .withConfig(HttpsConnector.enabled, false)
-              // Netty's default quiet period makes every stop take ~10 s; a test server has
-              // nothing to drain.
-              .withConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
-              .withConfig(
-                  GraphDatabaseInternalSettings.netty_server_shutdown_timeout,
-                  Duration.ofSeconds(3))
-              .build();
-    } catch (final Throwable e) {
-      e.printStackTrace();
+    final Map<String, String> config = new HashMap<>();
+    config.put(GraphDatabaseSettings.auth_enabled.name(), "false");
+    config.put(GraphDatabaseSettings.pagecache_memory.name(), "64m");
+    config.put(BoltConnector.enabled.name(), "true");
+    config.put(BoltConnector.listen_address.name(), bolt);
+    config.put(BoltConnector.advertised_address.name(), bolt);
+    config.put(BoltConnector.encryption_level.name(), "DISABLED");
+    config.put(HttpConnector.enabled.name(), "true");
+    config.put(HttpConnector.listen_address.name(), http);
+    config.put(HttpConnector.advertised_address.name(), http);
+    config.put(HttpsConnector.enabled.name(), "false");
+    // Netty's default quiet period makes every stop take ~10 s; a test server has nothing to
+    // drain.
+    config.put(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period.name(), "0");
+    config.put(GraphDatabaseInternalSettings.netty_server_shutdown_timeout.name(), "3s");
+
+    final CommunityBootstrapper server = new CommunityBootstrapper();
+    final int status = server.start(home, config);
+    if (status != 0) {
+      System.err.println("medstream: neo4j failed to start (status " + status + ")");
       System.exit(1);
       return;
     }
 
-    final CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  try {
-                    neo4j.close();
-                  } catch (final Exception e) {
-                    e.printStackTrace();
-                  } finally {
-                    stopped.countDown();
-                  }
-                },
-                "neo4j-shutdown"));
-    System.out.println("medstream: neo4j ready on " + neo4j.boltURI());
-    stopped.await();
+    System.out.println("medstream: neo4j ready on bolt://" + bolt + " (store " + home + ")");
+    // The bootstrapper installed its own shutdown hook: SIGTERM stops the database cleanly and
+    // the JVM exits; until then this thread only keeps the process alive.
+    new CountDownLatch(1).await();
   }
 }
