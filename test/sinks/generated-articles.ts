@@ -77,7 +77,9 @@ export function generateArticles(options: GenerateOptions): AnnotatedArticle[] {
       const concept = options.concepts[Math.floor(random() * options.concepts.length)];
       if (concept === undefined) continue;
       abstract += j === 0 ? ' ' : ' and ';
-      spans.push({ offset: abstract.length, concept, score: Math.round(random() * 1000) / 1000 });
+      // Scores are Avro floats: keep them exactly representable in 32 bits.
+      const score = Math.fround(Math.round(random() * 1000) / 1000);
+      spans.push({ offset: abstract.length, concept, score });
       abstract += concept.name;
     }
     abstract += ' in patients (±5%, α-level 0.05).';
