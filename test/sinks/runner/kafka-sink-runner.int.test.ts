@@ -197,7 +197,7 @@ test('every record reaches the sink once, tombstones as deletions, poison and re
     concepts: generatedConcepts('r1'),
     seed: 5,
   });
-  articles[10] = { ...articles[10], title: 'REJECT me' } as (typeof articles)[number];
+  articles[10] = { ...articles[10], title: 'REJECT me' };
   const messages: Message[] = articles.map((a) => ({
     key: a.pmid,
     value: annotatedCodec.encode(a),
