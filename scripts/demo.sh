@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job from a fresh clone: install (once), build, run `medstream demo`.
-# Extra arguments go to `medstream demo` (e.g. --json).
+# The main job from a fresh clone: install (once), build, run `medstream demo`: the newest PubMed
+# citations from E-utilities (or, when PubMed cannot be reached, the sample citations shipped
+# with MedStream) → parser → model + normalizer → out/demo/ (NDJSON, PubTator, report.html).
+# Extra arguments go to `medstream demo` (e.g. --offline, --days 3, --max-articles 50, --json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=node_modules/.medstream-install-stamp

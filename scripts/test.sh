@@ -31,6 +31,8 @@ fi
 phase "install (npm ci)" npm ci --no-audit --no-fund
 if [ ${#failed[@]} -gt 0 ]; then exit 1; fi
 phase "python environment" bash scripts/python-env.sh setup
+# The demo report's browser test needs headless Chromium (installed here when root with apt-get).
+phase "chromium" bash scripts/chromium.sh
 phase "typecheck" npm run -s typecheck
 phase "lint" npm run -s lint
 phase "format" npm run -s format:check

@@ -8,6 +8,14 @@ import { annotateInProcess } from '../processors/in-process.js';
 import { DictionaryMentionResolver } from '../processors/normalization/mention-resolver.js';
 import { parsePubmedXml } from '../producers/pubmed-xml/parse-pubmed-xml.js';
 import { formatPubTator } from '../sinks/files/pubtator-format.js';
+import { pageBytes } from '../producers/eutils/eutils-source.js';
+import { sharedNcbiRateLimiter } from '../producers/http/rate-limiter.js';
+import type { PubmedEvent } from '../producers/pubmed-xml/parse-pubmed-xml.js';
+import type { TopConcept } from './demo-stats.js';
+import { countMentions, topConcepts } from './demo-stats.js';
+import type { DemoInput, LiveInputOptions } from './live-input.js';
+import { checkLiveOptions, fetchLiveCitations } from './live-input.js';
+import { renderReportHtml } from './report-html.js';
 import { SAMPLE_ARTICLES, sampleArticlesXml } from './sample-articles.js';
 
 export interface DemoOptions {
@@ -15,17 +23,23 @@ export interface DemoOptions {
   modelDir?: string;
   progress: boolean;
   log: (line: string) => void;
+  /** Try PubMed E-utilities first; false (`--offline`) uses the sample citations directly. */
+  live: false | Omit<LiveInputOptions, 'apiKey' | 'tool' | 'email' | 'limiter'>;
 }
 
 export interface DemoSummary {
+  input: DemoInput;
   articles: number;
+  /** Records that could not be annotated (dead letters: malformed, too long); not in the outputs. */
+  skipped: number;
   mentions: number;
   normalized: number;
   byType: Record<string, number>;
-  topConcepts: { id: string; name: string | null; type: string; articles: number }[];
+  topConcepts: TopConcept[];
   seconds: number;
   articlesPerSecond: number;
   model: string;
+  vocabularyVersion: string;
   outputs: string[];
 }
 
@@ -34,16 +48,68 @@ async function* bytes(text: string): AsyncGenerator<Uint8Array> {
   yield Buffer.from(text, 'utf8');
 }
 
+interface ChosenInput {
+  input: DemoInput;
+  events: AsyncIterable<PubmedEvent>;
+  expected: number;
+  pubmedLinks: boolean;
+}
+
 /**
- * The main job on one machine: the project's sample citations → the real XML parser → the
- * in-process processor (served model + dictionary normalizer) → NDJSON and PubTator files,
- * and a summary of what was found.
+ * Live PubMed citations when E-utilities answers, otherwise the sample citations written for
+ * the project (never the shared data folder: the demo must run from a fresh clone).
+ */
+async function chooseInput(config: Config, options: DemoOptions): Promise<ChosenInput> {
+  const samples = `the ${SAMPLE_ARTICLES.length} sample citations shipped with MedStream`;
+  let fallbackReason: string;
+  if (options.live === false) {
+    fallbackReason = 'live PubMed input skipped (--offline)';
+  } else {
+    options.log(
+      `fetching up to ${options.live.maxArticles} citations of the last ${options.live.days} ` +
+        'days from PubMed E-utilities',
+    );
+    const live = await fetchLiveCitations({
+      ...options.live,
+      tool: config.NCBI_TOOL,
+      ...(config.NCBI_API_KEY === undefined ? {} : { apiKey: config.NCBI_API_KEY }),
+      ...(config.NCBI_EMAIL === undefined ? {} : { email: config.NCBI_EMAIL }),
+      limiter: sharedNcbiRateLimiter(config.NCBI_API_KEY),
+    });
+    if (live.ok) {
+      const c = live.citations;
+      const description =
+        `PubMed E-utilities: ${c.articles} of ${c.found} citations with an abstract in ` +
+        `English, Entrez date ${c.from} to ${c.to}`;
+      options.log(`input: ${description}`);
+      return {
+        input: { source: 'eutils', description, fallbackReason: null },
+        events: parsePubmedXml(pageBytes(c), { source: 'eutils' }),
+        expected: c.articles,
+        pubmedLinks: true,
+      };
+    }
+    fallbackReason =
+      live.kind === 'unreachable'
+        ? `PubMed E-utilities not reachable (${live.reason})`
+        : `PubMed E-utilities: ${live.reason}`;
+  }
+  options.log(`${fallbackReason}; using ${samples}`);
+  return {
+    input: { source: 'samples', description: samples, fallbackReason },
+    events: parsePubmedXml(bytes(sampleArticlesXml()), { source: 'medstream-sample' }),
+    expected: SAMPLE_ARTICLES.length,
+    pubmedLinks: false,
+  };
+}
+
+/**
+ * The main job on one machine: PubMed citations of the last days (or the project's sample
+ * citations) → the real XML parser → the in-process processor (served model + dictionary
+ * normalizer) → NDJSON, PubTator and an HTML report, and a summary of what was found.
  */
 export async function runDemo(config: Config, options: DemoOptions): Promise<DemoSummary> {
-  options.log(
-    `input: the ${SAMPLE_ARTICLES.length} sample citations shipped with MedStream ` +
-      '(continuous PubMed ingestion: `medstream ingest eutils|files`)',
-  );
+  if (options.live !== false) checkLiveOptions(options.live);
   const resolver = await DictionaryMentionResolver.load(
     await ensureDictionary(config, undefined, options.log),
   );
@@ -53,80 +119,104 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<Dem
     log: options.log,
   });
   const names = resolver.dictionary;
-  const bar = options.progress
-    ? new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: 'annotating {bar} {value}/{total} articles | {mentions} mentions',
-          hideCursor: true,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
   const records: AnnotatedArticle[] = [];
-  const started = performance.now();
+  let skipped = 0;
   let mentions = 0;
-  bar?.start(SAMPLE_ARTICLES.length, 0, { mentions: 0 });
+  let bar: cliProgress.SingleBar | undefined;
   try {
-    const events = parsePubmedXml(bytes(sampleArticlesXml()), { source: 'medstream-sample' });
-    for await (const event of annotateInProcess(events, annotator, { maxBatchArticles: 8 })) {
-      if (event.kind !== 'annotated') continue;
-      records.push(event.record);
-      mentions += event.record.mentions.length;
-      bar?.update(records.length, { mentions });
+    const chosen = await chooseInput(config, options);
+    bar = options.progress
+      ? new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: 'annotating {bar} {value}/{total} articles | {mentions} mentions',
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+    const started = performance.now();
+    bar?.start(chosen.expected, 0, { mentions: 0 });
+    for await (const event of annotateInProcess(chosen.events, annotator, {
+      maxBatchArticles: 8,
+    })) {
+      if (event.kind === 'dead-letter') {
+        skipped += 1;
+        options.log(
+          `skipped a record: ${event.record.errorCode}: ${event.record.message}` +
+            (event.record.key === null ? '' : ` (PMID ${event.record.key.toString('utf8')})`),
+        );
+      } else if (event.kind === 'annotated') {
+        records.push(event.record);
+        mentions += event.record.mentions.length;
+      }
+      bar?.update(records.length + skipped, { mentions });
     }
+    bar?.stop();
+    bar = undefined;
+    const seconds = (performance.now() - started) / 1000;
+    const generatedAt = Date.now();
+
+    await mkdir(options.outDir, { recursive: true });
+    const ndjson = join(options.outDir, 'annotations.ndjson');
+    const pubtator = join(options.outDir, 'annotations.pubtator');
+    const report = join(options.outDir, 'report.html');
+    await writeFile(ndjson, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    await writeFile(pubtator, records.map(formatPubTator).join(''));
+
+    const counts = countMentions(records);
+    const conceptName = (id: string): string | undefined => names.conceptName(id);
+    const top = topConcepts(records, conceptName);
+    const model = `${annotator.modelName}@${annotator.modelVersion}`;
+    const vocabularyVersion = resolver.vocabularyVersion;
+    await writeFile(
+      report,
+      renderReportHtml({
+        input: chosen.input,
+        model,
+        vocabularyVersion,
+        generatedAt,
+        seconds,
+        records,
+        topConcepts: top,
+        conceptName,
+        pubmedLinks: chosen.pubmedLinks,
+        skipped,
+      }),
+    );
+    return {
+      input: chosen.input,
+      articles: records.length,
+      skipped,
+      mentions: counts.mentions,
+      normalized: counts.normalized,
+      byType: counts.byType,
+      topConcepts: top,
+      seconds,
+      articlesPerSecond: records.length / seconds,
+      model,
+      vocabularyVersion,
+      outputs: [ndjson, pubtator, report],
+    };
   } finally {
     bar?.stop();
     await annotator.close();
   }
-  const seconds = (performance.now() - started) / 1000;
-
-  await mkdir(options.outDir, { recursive: true });
-  const ndjson = join(options.outDir, 'annotations.ndjson');
-  const pubtator = join(options.outDir, 'annotations.pubtator');
-  await writeFile(ndjson, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  await writeFile(pubtator, records.map(formatPubTator).join(''));
-
-  const byType: Record<string, number> = {};
-  const concepts = new Map<string, { type: string; pmids: Set<string> }>();
-  let normalized = 0;
-  for (const record of records) {
-    for (const m of record.mentions) {
-      byType[m.type] = (byType[m.type] ?? 0) + 1;
-      if (m.ids.length > 0) normalized += 1;
-      for (const id of m.ids) {
-        const entry = concepts.get(id) ?? { type: m.type, pmids: new Set<string>() };
-        entry.pmids.add(record.pmid);
-        concepts.set(id, entry);
-      }
-    }
-  }
-  const topConcepts = [...concepts]
-    .sort((a, b) => b[1].pmids.size - a[1].pmids.size || a[0].localeCompare(b[0]))
-    .slice(0, 10)
-    .map(([id, c]) => ({
-      id,
-      name: names.conceptName(id) ?? null,
-      type: c.type,
-      articles: c.pmids.size,
-    }));
-  return {
-    articles: records.length,
-    mentions,
-    normalized,
-    byType,
-    topConcepts,
-    seconds,
-    articlesPerSecond: records.length / seconds,
-    model: `${annotator.modelName}@${annotator.modelVersion}`,
-    outputs: [ndjson, pubtator],
-  };
 }
 
 export function formatDemoSummary(summary: DemoSummary): string {
   const rows: [string, string][] = [
+    ['input', summary.input.description],
+    ...(summary.input.fallbackReason === null
+      ? []
+      : ([['', summary.input.fallbackReason]] as [string, string][])),
     ['model', summary.model],
-    ['articles', String(summary.articles)],
+    ['vocabulary', summary.vocabularyVersion],
+    [
+      'articles',
+      String(summary.articles) +
+        (summary.skipped === 0 ? '' : ` (${summary.skipped} records could not be annotated)`),
+    ],
     [
       'mentions',
       `${summary.mentions} (${Object.entries(summary.byType)
