@@ -131,6 +131,48 @@ export const EnvSchema = z.object({
   NCBI_API_KEY: z.string().optional().describe('NCBI E-utilities API key (10 req/s instead of 3).'),
   NCBI_TOOL: z.string().default('medstream').describe('E-utilities `tool` parameter.'),
   NCBI_EMAIL: z.string().optional().describe('E-utilities `email` parameter.'),
+  MEDSTREAM_OPS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(9464)
+    .describe(
+      'Port of the ops HTTP server of long-running commands (`process`, `ingest` into Kafka, `sink`): `/metrics` (Prometheus), `/healthz`, `/readyz`; 0 = no ops server. Give each process on one host its own port.',
+    ),
+  MEDSTREAM_OPS_HOST: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .describe(
+      'Address the ops server binds to; unset = all interfaces (e.g. `127.0.0.1` to keep it local).',
+    ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({
+      protocol: /^https?$/,
+      error: 'expected an http(s) URL such as http://127.0.0.1:4318',
+    })
+    .optional()
+    .describe(
+      'OTLP/HTTP collector base URL (e.g. `http://127.0.0.1:4318`); traces go to `/v1/traces`, metrics to `/v1/metrics`. Unset = no OTLP export (metrics stay on `/metrics`). The exporters themselves still read `OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT`, `_COMPRESSION`, the certificate variables and `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, and the SDK reads span limits (`OTEL_SPAN_*`, `OTEL_ATTRIBUTE_*`) and batch settings (`OTEL_BSP_*`); the per-signal `*_ENDPOINT` variables, `OTEL_*_EXPORTER`, `OTEL_TRACES_SAMPLER`, `OTEL_PROPAGATORS` and `OTEL_RESOURCE_ATTRIBUTES` are not read.',
+    ),
+  OTEL_SERVICE_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .describe(
+      'OpenTelemetry `service.name` of traces and metrics; unset = `medstream-<command>` (e.g. `medstream-process`).',
+    ),
+  MEDSTREAM_METRICS_EXPORT_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(60_000)
+    .describe(
+      'How often metrics are pushed to the OTLP endpoint (Prometheus scrapes `/metrics` on its own schedule).',
+    ),
   MEDSTREAM_LOG_LEVEL: z
     .enum(['debug', 'info', 'warn', 'error'])
     .default('info')

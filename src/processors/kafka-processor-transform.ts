@@ -1,3 +1,4 @@
+import type { IHeaders } from 'kafkajs';
 import type { AvroCodec } from '../codec/avro-codec.js';
 import type { AnnotatedArticle, Article, DeadLetter } from '../codec/records.js';
 import { articleText, toDeadLetter } from '../codec/records.js';
@@ -30,6 +31,8 @@ export interface InputRecord {
   key: Buffer | null;
   /** Null: a deletion tombstone. */
   value: Buffer | null;
+  /** Record headers (the producer's W3C trace context among them), when the transport has them. */
+  headers?: IHeaders;
 }
 
 export type ClassifiedRecord =

@@ -6,6 +6,7 @@ import type {
   Admin,
   Consumer,
   EachBatchPayload,
+  IHeaders,
   Kafka,
   KafkaMessage,
   Producer,
@@ -21,6 +22,7 @@ import {
   medstreamTracer,
 } from '../telemetry/instruments.js';
 import type { LagObservation, ProcessorInstruments } from '../telemetry/instruments.js';
+import { injectTraceContext, traceLinks } from '../telemetry/kafka-context.js';
 import { inSpan } from '../telemetry/spans.js';
 import type { TopicLayout } from '../transport/kafka/topics.js';
 import { ensureTopics, topicConfigs } from '../transport/kafka/topics.js';
@@ -69,6 +71,11 @@ import { classifyRecord, cutMicroBatches, transformBatch } from './kafka-process
  * attempt re-initializes the producer and re-reads the committed offset. A non-retriable error
  * (model failure, programmer error) crashes the consumer; {@link KafkaProcessor.stopped}
  * reports it and the caller shuts down.
+ *
+ * Telemetry: one `medstream.processor.batch` span per micro-batch, linked to the distinct
+ * producer spans whose W3C trace context the input records carry in their headers; every output
+ * record (entities and dead letters) carries the batch span's context in turn. Counters and
+ * histograms per committed batch, the consumer lag and the in-memory queue depth as gauges.
  */
 
 export interface KafkaProcessorTopics {
@@ -177,6 +184,9 @@ export class KafkaProcessor {
   private closing: Promise<void> | undefined;
   private failure: { error: unknown } | undefined;
   private stopLag: (() => void) | undefined;
+  private stopQueueDepth: (() => void) | undefined;
+  /** Records of the partition batch in hand not yet committed (the queue-depth gauge). */
+  private queued = 0;
   private resolveStopped!: (exit: ProcessorExit) => void;
 
   constructor(private readonly options: KafkaProcessorOptions) {
@@ -243,6 +253,10 @@ export class KafkaProcessor {
     });
     if (this.closing !== undefined) return;
     this.stopLag = this.instruments.observeLag(() => this.lagObservations());
+    this.stopQueueDepth = this.instruments.observeQueueDepth(() => this.queued, {
+      [AttributeKeys.destination]: topics.articles,
+      [AttributeKeys.consumerGroup]: this.options.groupId,
+    });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -285,6 +299,7 @@ export class KafkaProcessor {
     // disconnect() stops the runner first, which waits for the batch being processed.
     await attempt(() => this.consumer.disconnect());
     this.stopLag?.();
+    this.stopQueueDepth?.();
     for (const session of this.sessions.values()) {
       await attempt(() => session.producer.disconnect());
     }
@@ -329,14 +344,21 @@ export class KafkaProcessor {
       maxItems: this.options.maxBatchItems,
       maxChars: this.options.maxBatchChars,
     });
-    for (const records of batches) {
-      // Graceful stop or a seek: leave the rest unresolved, to be fetched again.
-      if (!payload.isRunning() || payload.isStale()) break;
-      await payload.heartbeat();
-      const last = records[records.length - 1].input.offset;
-      const nextOffset = last === lastMessage.offset ? endOfBatch : BigInt(last) + 1n;
-      await this.processMicroBatch(session, records, nextOffset, () => payload.heartbeat());
-      payload.resolveOffset(last);
+    this.queued = messages.length;
+    try {
+      for (const records of batches) {
+        // Graceful stop or a seek: leave the rest unresolved, to be fetched again.
+        if (!payload.isRunning() || payload.isStale()) break;
+        await payload.heartbeat();
+        const last = records[records.length - 1].input.offset;
+        const nextOffset = last === lastMessage.offset ? endOfBatch : BigInt(last) + 1n;
+        await this.processMicroBatch(session, records, nextOffset, () => payload.heartbeat());
+        payload.resolveOffset(last);
+        this.queued -= records.length;
+      }
+    } finally {
+      // Whatever was not committed is dropped here and fetched again.
+      this.queued = 0;
     }
   }
 
@@ -356,6 +378,7 @@ export class KafkaProcessor {
         offset: message.offset,
         key: message.key,
         value: message.value,
+        headers: message.headers,
       };
       yield classifyRecord(input, options);
     }
@@ -388,12 +411,16 @@ export class KafkaProcessor {
           [AttributeKeys.lastOffset]: records[records.length - 1].input.offset,
           [AttributeKeys.instance]: this.options.instanceId,
         },
+        // A batch has many producers: it links to each (distinct) producing span instead of
+        // taking one record's producer as its parent.
+        links: traceLinks(records.map((r) => r.input.headers)),
       },
       async (span) => {
         const tokensBefore = this.tokensSoFar?.() ?? 0;
         const result = await this.transform(records, heartbeat);
         const tokens = (this.tokensSoFar?.() ?? 0) - tokensBefore;
-        await this.commit(session, result, nextOffset);
+        // Every output carries this batch span's context, for the sinks' spans to link to.
+        await this.commit(session, result, nextOffset, injectTraceContext({}));
         span.setAttribute(AttributeKeys.deadLetters, result.deadLetters.length);
 
         this.stats.batches += 1;
@@ -456,6 +483,7 @@ export class KafkaProcessor {
     session: PartitionSession,
     result: TransformResult,
     nextOffset: bigint,
+    headers: IHeaders,
   ): Promise<void> {
     const { topics, groupId } = this.options;
     let transaction: Transaction | undefined;
@@ -463,10 +491,16 @@ export class KafkaProcessor {
       transaction = await session.producer.transaction();
       const topicMessages = [];
       if (result.entities.length > 0) {
-        topicMessages.push({ topic: topics.entities, messages: result.entities });
+        topicMessages.push({
+          topic: topics.entities,
+          messages: result.entities.map((m) => ({ ...m, headers })),
+        });
       }
       if (result.deadLetters.length > 0) {
-        topicMessages.push({ topic: topics.deadLetters, messages: result.deadLetters });
+        topicMessages.push({
+          topic: topics.deadLetters,
+          messages: result.deadLetters.map((m) => ({ ...m, headers })),
+        });
       }
       if (topicMessages.length > 0) await transaction.sendBatch({ acks: -1, topicMessages });
       await transaction.sendOffsets({

@@ -1,8 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
+import { SpanKind, context, trace } from '@opentelemetry/api';
+import type { Attributes, Span, Tracer } from '@opentelemetry/api';
+import type { IHeaders, Kafka, Message, Producer, Transaction } from 'kafkajs';
 import type { AvroCodec } from '../codec/avro-codec.js';
 import type { Article, DeadLetter } from '../codec/records.js';
 import { toDeadLetter } from '../codec/records.js';
+import { MedStreamError } from '../errors.js';
+import {
+  AttributeKeys,
+  SpanNames,
+  createProducerInstruments,
+  medstreamTracer,
+} from '../telemetry/instruments.js';
+import type { ProducerInstruments } from '../telemetry/instruments.js';
+import { injectTraceContext } from '../telemetry/kafka-context.js';
+import { recordFailure } from '../telemetry/spans.js';
 import { ensureTopics, topicConfigs } from '../transport/kafka/topics.js';
 import type { IngestOutput } from './ingest-output.js';
 import type { PubmedEvent } from './pubmed-xml/parse-pubmed-xml.js';
@@ -24,15 +36,28 @@ export interface KafkaOutputOptions {
   transactionalId: string;
   /** Identifies the source whose unit markers this output reads and writes. */
   sourceKey: string;
+  /** The source's kind, the `medstream.source` attribute of the producer metrics. */
+  sourceKind: 'eutils' | 'files';
   articleCodec: AvroCodec<Article>;
   deadLetterCodec: AvroCodec<DeadLetter>;
   createTopics?: { partitions: number; replicationFactor: number };
   maxBatchMessages?: number;
+  instruments?: ProducerInstruments;
+  tracer?: Tracer;
 }
 
 interface UnitMarker {
   unit: string;
   at: number;
+}
+
+/** The unit being written: its span, the headers every record carries, what it holds. */
+interface OpenUnit {
+  span: Span;
+  headers: IHeaders;
+  articles: number;
+  deletes: number;
+  deadLetters: number;
 }
 
 /**
@@ -42,11 +67,20 @@ interface UnitMarker {
  * the restarted producer aborts, so `read_committed` consumers never see half a unit; a crash
  * after the Kafka commit but before the source's own checkpoint is caught by the marker, and
  * the re-offered unit is skipped instead of sent twice.
+ *
+ * Telemetry: each unit is one producer span (`medstream.producer.unit`) from its first record
+ * to its commit, whose W3C trace context every record of the unit carries in its headers, so
+ * the processor's batch spans link back to it. The producer counters count committed records
+ * only: a unit aborted by a crash or a stop counts nothing (it is sent again).
  */
 export class KafkaIngestOutput implements IngestOutput {
   private transaction: Transaction | undefined;
   private buffer: { topic: string; message: Message }[] = [];
   private readonly maxBatch: number;
+  private readonly instruments: ProducerInstruments;
+  private readonly tracer: Tracer;
+  private readonly metricAttributes: Attributes;
+  private open: OpenUnit | undefined;
 
   private constructor(
     private readonly options: KafkaOutputOptions,
@@ -54,6 +88,9 @@ export class KafkaIngestOutput implements IngestOutput {
     private lastMarker: UnitMarker | undefined,
   ) {
     this.maxBatch = options.maxBatchMessages ?? 500;
+    this.instruments = options.instruments ?? createProducerInstruments();
+    this.tracer = options.tracer ?? medstreamTracer();
+    this.metricAttributes = { [AttributeKeys.source]: options.sourceKind };
   }
 
   static async open(options: KafkaOutputOptions): Promise<KafkaIngestOutput> {
@@ -111,45 +148,102 @@ export class KafkaIngestOutput implements IngestOutput {
 
   async write(event: PubmedEvent): Promise<void> {
     const { topics, articleCodec, deadLetterCodec } = this.options;
+    const unit = this.unit();
+    const { headers } = unit;
     if (event.kind === 'article') {
       this.buffer.push({
         topic: topics.articles,
-        message: { key: event.article.pmid, value: articleCodec.encode(event.article) },
+        message: { key: event.article.pmid, value: articleCodec.encode(event.article), headers },
       });
+      unit.articles += 1;
     } else if (event.kind === 'delete') {
-      this.buffer.push({ topic: topics.articles, message: { key: event.pmid, value: null } });
+      this.buffer.push({
+        topic: topics.articles,
+        message: { key: event.pmid, value: null, headers },
+      });
+      unit.deletes += 1;
     } else {
       const record = toDeadLetter(event.record, { topic: null });
       this.buffer.push({
         topic: topics.deadLetters,
-        message: { key: record.key, value: deadLetterCodec.encode(record) },
+        message: { key: record.key, value: deadLetterCodec.encode(record), headers },
       });
+      unit.deadLetters += 1;
     }
     if (this.buffer.length >= this.maxBatch) await this.sendBuffer();
   }
 
   async commitUnit(unit: string): Promise<void> {
-    const marker: UnitMarker = { unit, at: Date.now() };
-    this.buffer.push({
-      topic: this.options.topics.checkpoints,
-      message: { key: this.options.sourceKey, value: JSON.stringify(marker) },
+    const open = this.unit();
+    this.open = undefined;
+    const { span } = open;
+    span.setAttributes({
+      [AttributeKeys.unit]: unit,
+      [AttributeKeys.batchCount]: open.articles + open.deletes + open.deadLetters + 1,
     });
-    await this.sendBuffer();
-    const transaction = this.transaction!;
-    this.transaction = undefined;
-    await transaction.commit();
-    this.lastMarker = marker;
+    try {
+      const marker: UnitMarker = { unit, at: Date.now() };
+      this.buffer.push({
+        topic: this.options.topics.checkpoints,
+        message: {
+          key: this.options.sourceKey,
+          value: JSON.stringify(marker),
+          headers: open.headers,
+        },
+      });
+      await this.sendBuffer();
+      const transaction = this.transaction!;
+      this.transaction = undefined;
+      await transaction.commit();
+      this.lastMarker = marker;
+    } catch (error) {
+      recordFailure(span, error);
+      span.end();
+      throw error;
+    }
+    span.end();
+    const attributes = this.metricAttributes;
+    this.instruments.articles.add(open.articles, attributes);
+    this.instruments.deletes.add(open.deletes, attributes);
+    this.instruments.deadLetters.add(open.deadLetters, attributes);
+    this.instruments.units.add(1, attributes);
   }
 
   async close(): Promise<void> {
     const open = this.transaction;
     this.transaction = undefined;
     this.buffer = [];
+    if (this.open !== undefined) {
+      recordFailure(
+        this.open.span,
+        new MedStreamError('KAFKA_TRANSACTION', 'unit aborted before its commit; it is sent again'),
+      );
+      this.open.span.end();
+      this.open = undefined;
+    }
     try {
       if (open !== undefined && open.isActive()) await open.abort();
     } finally {
       await this.producer.disconnect();
     }
+  }
+
+  /** The unit being written, its span started by its first record. */
+  private unit(): OpenUnit {
+    if (this.open !== undefined) return this.open;
+    const { topics } = this.options;
+    const span = this.tracer.startSpan(SpanNames.producerUnit, {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        [AttributeKeys.messagingSystem]: 'kafka',
+        [AttributeKeys.destination]: topics.articles,
+        [AttributeKeys.source]: this.options.sourceKind,
+      },
+    });
+    // One headers object shared by the unit's records: kafkajs only reads it.
+    const headers = injectTraceContext({}, trace.setSpan(context.active(), span));
+    this.open = { span, headers, articles: 0, deletes: 0, deadLetters: 0 };
+    return this.open;
   }
 
   private async sendBuffer(): Promise<void> {

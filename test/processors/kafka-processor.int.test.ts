@@ -421,6 +421,8 @@ function processorEnv(prefix: string, groupId: string): NodeJS.ProcessEnv {
     MEDSTREAM_PROCESSOR_MAX_DELAY_MS: '100',
     MEDSTREAM_PROCESSOR_MAX_BATCH: '32',
     TEST_ANNOTATOR_DELAY_MS: '8',
+    // Several instances run at once on this host: no ops server (its port would be shared).
+    MEDSTREAM_OPS_PORT: '0',
   };
 }
 

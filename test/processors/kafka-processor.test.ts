@@ -63,6 +63,26 @@ test('processor instruments use the medstream names; the lag gauge reports and c
   assert.equal(callbacks.size, 0);
 });
 
+test('the queue-depth gauge reports what is held, with its attributes, until stopped', async () => {
+  const { meter, callbacks } = recordingMeter();
+  const instruments = createProcessorInstruments(meter);
+  let held = 40;
+  const stop = instruments.observeQueueDepth(() => held, { 'messaging.destination.name': 'a' });
+  const observed: [number, unknown][] = [];
+  const result = {
+    observe: (value: number, attributes: unknown) => observed.push([value, attributes]),
+  } as unknown as ObservableResult;
+  for (const cb of callbacks) await cb(result);
+  held = 0;
+  for (const cb of callbacks) await cb(result);
+  assert.deepEqual(observed, [
+    [40, { 'messaging.destination.name': 'a' }],
+    [0, { 'messaging.destination.name': 'a' }],
+  ]);
+  stop();
+  assert.equal(callbacks.size, 0);
+});
+
 test('medstream process without KAFKA_BROKERS is a configuration error, before any model loads', async () => {
   let loaded = false;
   await assert.rejects(

@@ -26,17 +26,23 @@ import { codecForTopic } from '../../codec/schema-registry.js';
 import type { IngestOutput } from '../../producers/ingest-output.js';
 import { KafkaIngestOutput } from '../../producers/kafka-output.js';
 import { NdjsonOutput } from '../../producers/ndjson-output.js';
+import { withTelemetry } from '../../telemetry/sdk.js';
 import { createKafka } from '../../transport/kafka/client.js';
 import { topicNames } from '../../transport/kafka/topics.js';
 
 /**
  * `medstream ingest eutils|files`: runs a producer source through the PubMed XML parser and
- * writes one NDJSON line per event (article, delete, dead letter) to stdout or `--out`.
+ * writes every event (article, delete, dead letter) to Kafka when KAFKA_BROKERS is set and no
+ * `--out` is given, otherwise as one NDJSON line to stdout or `--out`.
  *
- * Durability order, the same one the Kafka producer will follow: write the unit's records →
- * flush (fsync for a file) → commit the source's checkpoint. A crash anywhere before the
- * commit re-sends that unit on the next run (at-least-once, records keyed by PMID); `--out` is
- * opened for append so a resumed run continues the same file.
+ * Durability order: write the unit's records → flush (a Kafka transaction commit; fsync for a
+ * file) → commit the source's checkpoint. A crash anywhere before the commit re-sends that unit
+ * on the next run (Kafka: the aborted transaction is invisible and a unit marker catches a crash
+ * between the two commits; NDJSON: at-least-once, records keyed by PMID, `--out` opened for
+ * append so a resumed run continues the same file).
+ *
+ * Writing to Kafka, the command runs with telemetry and the ops server (telemetry/sdk.ts):
+ * ready once the Kafka output is open, not ready from SIGINT/SIGTERM on.
  */
 
 export interface IngestSummary {
@@ -80,13 +86,15 @@ export interface IngestFilesOptions {
  */
 async function openOutput(
   out: string | undefined,
-  sourceKey: string,
+  source: { key: string; kind: 'eutils' | 'files' },
   config: Config,
 ): Promise<IngestOutput> {
-  if (out !== undefined || config.KAFKA_BROKERS === undefined) return NdjsonOutput.open(out);
+  const brokers = config.KAFKA_BROKERS;
+  if (out !== undefined || brokers === undefined) return NdjsonOutput.open(out);
+  const sourceKey = source.key;
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
   return KafkaIngestOutput.open({
-    kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID }),
+    kafka: createKafka({ brokers, clientId: config.KAFKA_CLIENT_ID }),
     topics: {
       articles: topics.articles,
       deadLetters: topics.deadLetters,
@@ -94,6 +102,7 @@ async function openOutput(
     },
     transactionalId: `medstream-ingest-${createHash('sha256').update(sourceKey).digest('hex').slice(0, 16)}`,
     sourceKey,
+    sourceKind: source.kind,
     articleCodec: await codecForTopic<Article>(
       'article',
       topics.articles,
@@ -113,6 +122,37 @@ async function openOutput(
         }
       : {}),
   });
+}
+
+/** `--out` or no broker: NDJSON; otherwise Kafka. */
+function writesToKafka(out: string | undefined, config: Config): boolean {
+  return out === undefined && config.KAFKA_BROKERS !== undefined;
+}
+
+/** How an ingest run reports to the command around it (readiness of the ops server). */
+export interface IngestHooks {
+  /** The output is open (for Kafka: producer fenced, unit markers read). */
+  onReady?: () => void;
+  /** SIGINT/SIGTERM arrived: the run stops after the current unit's records are dropped. */
+  onStopping?: () => void;
+}
+
+/**
+ * Ingesting into Kafka is a long-running producer (a back-fill takes days): it runs with
+ * telemetry and the ops server. Writing NDJSON is a plain command and starts none.
+ */
+async function runIngest(
+  out: string | undefined,
+  config: Config,
+  run: (hooks: IngestHooks) => Promise<IngestSummary>,
+): Promise<IngestSummary> {
+  if (!writesToKafka(out, config)) return run({});
+  return withTelemetry('ingest', config, (telemetry) =>
+    run({
+      onReady: () => telemetry.setReady(true),
+      onStopping: () => telemetry.beginShutdown(),
+    }),
+  );
 }
 
 interface Counters {
@@ -175,12 +215,16 @@ class Progress {
 }
 
 /** Aborts on SIGINT/SIGTERM: stop fetching; the checkpoint stays at the last commit. */
-function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+function interruptSignal(onInterrupt?: () => void): {
+  signal: AbortSignal;
+  dispose: () => void;
+} {
   const controller = new AbortController();
   const onSignal = (name: string) => () => {
     process.stderr.write(
       `\nmedstream: ${name}, stopping; the next run resumes from the checkpoint\n`,
     );
+    onInterrupt?.();
     controller.abort(new Error(`interrupted by ${name}`));
   };
   const onInt = onSignal('SIGINT');
@@ -213,6 +257,7 @@ function httpClient(config: Config, logRetries: boolean): HttpClient {
 export async function ingestEutils(
   options: IngestEutilsOptions,
   config: Config = loadConfig(),
+  hooks: IngestHooks = {},
 ): Promise<IngestSummary> {
   const checkpoint =
     options.checkpoint ?? join(config.cacheDir, 'checkpoints', `eutils-${options.datetype}.json`);
@@ -226,9 +271,14 @@ export async function ingestEutils(
     ...(config.NCBI_EMAIL === undefined ? {} : { email: config.NCBI_EMAIL }),
     retmode: options.retmode,
   });
-  const sink = await openOutput(options.out, `eutils:${options.datetype}:${options.term}`, config);
+  const sink = await openOutput(
+    options.out,
+    { key: `eutils:${options.datetype}:${options.term}`, kind: 'eutils' },
+    config,
+  );
+  hooks.onReady?.();
   const progress = new Progress(showProgress, 'windows');
-  const interrupt = interruptSignal();
+  const interrupt = interruptSignal(hooks.onStopping);
   const counters: Counters = { articles: 0, deletes: 0, deadLetters: 0 };
   let units = 0;
   let last: string | undefined;
@@ -302,15 +352,21 @@ export async function ingestEutils(
 export async function ingestFiles(
   options: IngestFilesOptions,
   config: Config = loadConfig(),
+  hooks: IngestHooks = {},
 ): Promise<IngestSummary> {
   const checkpoint =
     options.checkpoint ?? join(config.cacheDir, 'checkpoints', 'update-files.json');
   const showProgress = options.progress ?? process.stderr.isTTY === true;
   // Update files are not E-utilities, but they come from the same NCBI hosts: one limiter.
   const http = isRemote(options.from) ? httpClient(config, !showProgress) : undefined;
-  const sink = await openOutput(options.out, `files:${options.from}`, config);
+  const sink = await openOutput(
+    options.out,
+    { key: `files:${options.from}`, kind: 'files' },
+    config,
+  );
+  hooks.onReady?.();
   const progress = new Progress(showProgress, 'files');
-  const interrupt = interruptSignal();
+  const interrupt = interruptSignal(hooks.onStopping);
   const counters: Counters = { articles: 0, deletes: 0, deadLetters: 0 };
   let units = 0;
   let last: string | undefined;
@@ -387,7 +443,9 @@ function printSummary(summary: IngestSummary): void {
 export function registerIngestCommand(program: Command): void {
   const ingest = program
     .command('ingest')
-    .description('Fetch PubMed records and write them as NDJSON (stdout or --out), resumably.');
+    .description(
+      'Fetch PubMed records and write them to Kafka (with KAFKA_BROKERS, exactly once) or as NDJSON (stdout or --out), resumably.',
+    );
 
   ingest
     .command('eutils')
@@ -415,7 +473,10 @@ export function registerIngestCommand(program: Command): void {
     )
     .option('--out <file>', 'append NDJSON to this file instead of stdout')
     .action(async (options: IngestEutilsOptions) => {
-      printSummary(await ingestEutils(options));
+      const config = loadConfig();
+      printSummary(
+        await runIngest(options.out, config, (hooks) => ingestEutils(options, config, hooks)),
+      );
     });
 
   ingest
@@ -434,6 +495,9 @@ export function registerIngestCommand(program: Command): void {
     .option('--out <file>', 'append NDJSON to this file instead of stdout')
     .option('--require-md5', 'refuse files without a published .md5')
     .action(async (options: IngestFilesOptions) => {
-      printSummary(await ingestFiles(options));
+      const config = loadConfig();
+      printSummary(
+        await runIngest(options.out, config, (hooks) => ingestFiles(options, config, hooks)),
+      );
     });
 }

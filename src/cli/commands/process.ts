@@ -10,6 +10,9 @@ import type { Annotator } from '../../processors/annotation/annotator.js';
 import { loadAnnotator } from '../../processors/annotation/load-annotator.js';
 import type { ProcessorEvent, ProcessorStats } from '../../processors/kafka-processor.js';
 import { KafkaProcessor } from '../../processors/kafka-processor.js';
+import { AttributeKeys, createProcessorInstruments } from '../../telemetry/instruments.js';
+import type { ProcessorInstruments } from '../../telemetry/instruments.js';
+import { withTelemetry } from '../../telemetry/sdk.js';
 import { createKafka } from '../../transport/kafka/client.js';
 import { topicNames } from '../../transport/kafka/topics.js';
 
@@ -19,6 +22,10 @@ import { topicNames } from '../../transport/kafka/topics.js';
  * hard timeout: stop fetching → the in-flight micro-batch commits → leave the group → close
  * the producers → close the annotator. A second signal, or the timeout, exits at once; what
  * was not committed is processed again by the next owner of the partitions, exactly once.
+ *
+ * The command runs with telemetry (telemetry/sdk.ts): `/readyz` turns 200 once the model is
+ * loaded and the consumer joined its group, 503 while the consumer restarts after a crash and
+ * from the first step of the shutdown path; telemetry is flushed and shut down last.
  */
 
 export interface ProcessOptions {
@@ -46,6 +53,10 @@ export interface ProcessDeps {
   log?: (line: string) => void;
   /** Called when the shutdown path begins (the command arms its hard timeout there). */
   onStopping?: () => void;
+  /** Readiness changes: ready once the model is loaded and the consumer joined its group. */
+  onReady?: (ready: boolean, reason?: string) => void;
+  /** Default: created from the global meter (the SDK must be started before). */
+  instruments?: ProcessorInstruments;
 }
 
 export type StopReason = 'signal' | 'failure';
@@ -61,6 +72,21 @@ export interface ProcessSummary {
   failure?: MedStreamError;
   seconds: number;
   stats: ProcessorStats;
+}
+
+function processLog(line: string): void {
+  process.stderr.write(`medstream process: ${line}\n`);
+}
+
+/** The brokers, or the configuration error that says how to set them. */
+function requireBrokers(config: Config): string[] {
+  if (config.KAFKA_BROKERS === undefined) {
+    throw new MedStreamError(
+      'CONFIG_INVALID',
+      'medstream process reads from Kafka: set KAFKA_BROKERS (locally: `npm run services -- up kafka`, then source .cache/services/env.sh)',
+    );
+  }
+  return config.KAFKA_BROKERS;
 }
 
 function describeEvent(event: ProcessorEvent): string | undefined {
@@ -92,13 +118,8 @@ export async function runProcess(
   deps: ProcessDeps = {},
 ): Promise<ProcessSummary> {
   const config = deps.config ?? loadConfig();
-  const log = deps.log ?? ((line: string) => process.stderr.write(`medstream process: ${line}\n`));
-  if (config.KAFKA_BROKERS === undefined) {
-    throw new MedStreamError(
-      'CONFIG_INVALID',
-      'medstream process reads from Kafka: set KAFKA_BROKERS (locally: `npm run services -- up kafka`, then source .cache/services/env.sh)',
-    );
-  }
+  const log = deps.log ?? processLog;
+  const brokers = requireBrokers(config);
   const groupId = options.group ?? config.MEDSTREAM_PROCESSOR_GROUP;
   const instanceId = options.instanceId ?? `${hostname()}-${process.pid}`;
   const modelDir = options.model ?? config.MEDSTREAM_MODEL_DIR;
@@ -106,10 +127,17 @@ export async function runProcess(
   const registry = config.SCHEMA_REGISTRY_URL;
   const startedAt = performance.now();
 
+  const instruments = deps.instruments ?? createProcessorInstruments();
+  const loadStarted = performance.now();
   const annotator = await (deps.annotatorFactory ?? defaultAnnotatorFactory)({ modelDir });
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  instruments.modelLoadDuration.record(loadSeconds, {
+    [AttributeKeys.modelName]: annotator.modelName,
+    [AttributeKeys.modelVersion]: annotator.modelVersion,
+  });
   const processor = new KafkaProcessor({
     kafka: createKafka({
-      brokers: config.KAFKA_BROKERS,
+      brokers,
       clientId: `${config.KAFKA_CLIENT_ID}-processor-${instanceId}`,
     }),
     topics: {
@@ -139,14 +167,19 @@ export async function runProcess(
           },
         }
       : {}),
+    instruments,
     onEvent: (event) => {
+      if (event.kind === 'assigned') deps.onReady?.(true);
+      else if (event.kind === 'crashed' && event.restart) {
+        deps.onReady?.(false, 'consumer restarting after a crash');
+      }
       const line = describeEvent(event);
       if (line !== undefined) log(line);
     },
   });
   log(
-    `group ${groupId}, instance ${instanceId}, model ${annotator.modelName} ${annotator.modelVersion}: ` +
-      `${topics.articles} → ${topics.entities}`,
+    `group ${groupId}, instance ${instanceId}, model ${annotator.modelName} ${annotator.modelVersion} ` +
+      `(loaded in ${loadSeconds.toFixed(1)} s): ${topics.articles} → ${topics.entities}`,
   );
 
   let failure: unknown;
@@ -255,6 +288,8 @@ export function registerProcessCommand(program: Command, deps: ProcessDeps = {})
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (options: ProcessOptions) => {
       const config = deps.config ?? loadConfig();
+      // Before telemetry binds its port: a missing broker is the error to report.
+      requireBrokers(config);
       const forceExit = (why: string): void => {
         process.stderr.write(`medstream process: ${why}; exiting without a clean shutdown\n`);
         process.exit(EXIT_FORCED);
@@ -270,12 +305,24 @@ export function registerProcessCommand(program: Command, deps: ProcessDeps = {})
         hardTimer.unref();
       };
       try {
-        const summary = await runProcess(options, {
-          ...deps,
+        const log = deps.log ?? processLog;
+        const summary = await withTelemetry(
+          'process',
           config,
-          signal: signals.signal,
-          onStopping: arm,
-        });
+          (telemetry) =>
+            runProcess(options, {
+              ...deps,
+              config,
+              log,
+              signal: signals.signal,
+              onStopping: () => {
+                telemetry.beginShutdown();
+                arm();
+              },
+              onReady: (ready, reason) => telemetry.setReady(ready, reason),
+            }),
+          { ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }), log },
+        );
         process.stderr.write(formatSummary(summary));
         if (options.json === true) {
           const { failure, ...rest } = summary;
