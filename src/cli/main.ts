@@ -11,6 +11,8 @@ import { registerBuildDictionaryCommand } from './commands/build-dictionary.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerExportTextCommand } from './commands/export-text.js';
 import { registerProcessCommand } from './commands/process.js';
+import { registerSinkCommand } from './commands/sink.js';
+import { registerExportGraphCommand } from './commands/export-graph.js';
 
 /**
  * Entrypoint. Each command lives in its own module under ./commands and registers itself on
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
   registerBenchCommand(program);
   registerExportTextCommand(program);
   registerProcessCommand(program);
+  registerSinkCommand(program);
+  registerExportGraphCommand(program);
   return program;
 }
 

@@ -22,3 +22,16 @@ export function oneOf<T extends string>(allowed: readonly T[]): (value: string) 
     return lower as T;
   };
 }
+
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** A byte count: digits with an optional binary unit (`64M`, `1g`, `500k`, `1048576`). */
+export function byteSize(value: string): number {
+  const match = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(value.trim());
+  const n =
+    match === null ? NaN : Number(match[1]) * (BYTE_UNITS[(match[2] ?? '').toLowerCase()] ?? NaN);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError('must be a positive number of bytes, e.g. 268435456 or 256M');
+  }
+  return n;
+}

@@ -1,3 +1,4 @@
+import type { IHeaders } from 'kafkajs';
 import type { AvroCodec } from '../codec/avro-codec.js';
 import type { AnnotatedArticle, DeadLetter } from '../codec/records.js';
 import { toDeadLetter } from '../codec/records.js';
@@ -19,6 +20,8 @@ export interface EntityMessage {
   readonly key: Buffer | null;
   /** Null: a deletion tombstone. */
   readonly value: Buffer | null;
+  /** Carries the processor's trace context (`traceparent`). */
+  readonly headers?: IHeaders;
 }
 
 export type DecodedEntity =

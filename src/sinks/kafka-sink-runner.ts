@@ -1,7 +1,18 @@
+import { SpanKind } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { AvroCodec } from '../codec/avro-codec.js';
 import type { AnnotatedArticle, DeadLetter } from '../codec/records.js';
 import { MedStreamError, isMedStreamError } from '../errors.js';
+import {
+  AttributeKeys,
+  SpanNames,
+  createSinkInstruments,
+  medstreamTracer,
+} from '../telemetry/instruments.js';
+import type { LagObservation, SinkInstruments } from '../telemetry/instruments.js';
+import { traceLinks } from '../telemetry/kafka-context.js';
+import { inSpan } from '../telemetry/spans.js';
 import type { TopicLayout, TopicNames } from '../transport/kafka/topics.js';
 import { ensureTopics, topicConfigs } from '../transport/kafka/topics.js';
 import type { DecodedEntity, EntityMessage, SinkBatchLimits } from './kafka-sink-records.js';
@@ -45,6 +56,8 @@ export interface KafkaSinkRunnerOptions {
   drainTimeoutMs?: number;
   /** Creates missing topics with this layout before subscribing. */
   createTopics?: TopicLayout;
+  instruments?: SinkInstruments;
+  tracer?: Tracer;
   onEvent?: (event: SinkRunnerEvent) => void;
 }
 
@@ -95,6 +108,11 @@ export class KafkaSinkRunner {
   private readonly deadLetterProducer: Producer;
   private readonly abort = new AbortController();
   private readonly heartbeatIntervalMs: number;
+  private readonly instruments: SinkInstruments;
+  private readonly tracer: Tracer;
+  /** Per partition: the high watermark last fetched and the next offset to commit. */
+  private readonly lag = new Map<number, { highWatermark: bigint; next: bigint }>();
+  private stopLag: (() => void) | undefined;
   private state: State = 'new';
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -103,6 +121,8 @@ export class KafkaSinkRunner {
 
   constructor(private readonly options: KafkaSinkRunnerOptions) {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+    this.instruments = options.instruments ?? createSinkInstruments();
+    this.tracer = options.tracer ?? medstreamTracer();
     const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     this.heartbeatIntervalMs = Math.max(500, Math.floor(sessionTimeout / 10));
     this.admin = options.kafka.admin();
@@ -124,6 +144,9 @@ export class KafkaSinkRunner {
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       const partitions = event.payload.memberAssignment[options.topics.entities] ?? [];
+      for (const partition of this.lag.keys()) {
+        if (!partitions.includes(partition)) this.lag.delete(partition);
+      }
       options.onEvent?.({ kind: 'assigned', partitions: [...partitions].sort((a, b) => a - b) });
     });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
@@ -158,6 +181,7 @@ export class KafkaSinkRunner {
       fromBeginning: this.options.fromBeginning ?? true,
     });
     if (this.closing !== undefined) return;
+    this.stopLag = this.instruments.observeLag(() => this.lagObservations());
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -192,6 +216,7 @@ export class KafkaSinkRunner {
     // disconnect() stops the runner, which waits for the batch being written.
     await attempt(() => this.consumer.disconnect());
     clearTimeout(drain);
+    this.stopLag?.();
     await attempt(() => this.deadLetterProducer.disconnect());
     await attempt(() => this.admin.disconnect());
     await attempt(() => this.options.sink.close());
@@ -209,6 +234,12 @@ export class KafkaSinkRunner {
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    const lag = this.lag.get(batch.partition);
+    if (lag === undefined) {
+      this.lag.set(batch.partition, { highWatermark: BigInt(batch.highWatermark), next: -1n });
+    } else {
+      lag.highWatermark = BigInt(batch.highWatermark);
+    }
     if (batch.messages.length === 0) return;
     const decoded = batch.messages.map((m) =>
       decodeEntity(
@@ -218,6 +249,7 @@ export class KafkaSinkRunner {
           offset: m.offset,
           key: m.key,
           value: m.value,
+          ...(m.headers === undefined ? {} : { headers: m.headers }),
         },
         this.options.annotatedCodec,
       ),
@@ -242,6 +274,39 @@ export class KafkaSinkRunner {
     nextOffset: bigint,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
+    const { sink, topics, groupId } = this.options;
+    await inSpan(
+      this.tracer,
+      SpanNames.sinkBatch,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          [AttributeKeys.messagingSystem]: 'kafka',
+          [AttributeKeys.destination]: topics.entities,
+          [AttributeKeys.partition]: String(partition),
+          [AttributeKeys.consumerGroup]: groupId,
+          [AttributeKeys.sink]: sink.name,
+          [AttributeKeys.batchCount]: chunk.length,
+          [AttributeKeys.firstOffset]: chunk[0]?.message.offset ?? '',
+          [AttributeKeys.lastOffset]: chunk[chunk.length - 1]?.message.offset ?? '',
+        },
+        // A batch holds records of many processor transactions: one link per producing span.
+        links: traceLinks(chunk.map((item) => item.message.headers)),
+      },
+      (span) =>
+        this.writeAndCommit(partition, chunk, nextOffset, heartbeat).then((deadLetters) => {
+          span.setAttribute(AttributeKeys.deadLetters, deadLetters);
+        }),
+    );
+  }
+
+  /** Writes, dead-letters and commits one batch; returns the number of dead letters. */
+  private async writeAndCommit(
+    partition: number,
+    chunk: readonly DecodedEntity[],
+    nextOffset: bigint,
+    heartbeat: () => Promise<void>,
+  ): Promise<number> {
     const { sink, topics } = this.options;
     const started = performance.now();
     const records: SinkRecord[] = [];
@@ -301,6 +366,25 @@ export class KafkaSinkRunner {
       { topic: topics.entities, partition, offset: nextOffset.toString() },
     ]);
 
+    const lag = this.lag.get(partition);
+    if (lag !== undefined) lag.next = nextOffset;
+    const seconds = (performance.now() - started) / 1000;
+    const attributes = { [AttributeKeys.sink]: sink.name };
+    this.instruments.records.add(result.written, {
+      ...attributes,
+      [AttributeKeys.outcome]: 'written',
+    });
+    this.instruments.records.add(result.deleted, {
+      ...attributes,
+      [AttributeKeys.outcome]: 'deleted',
+    });
+    this.instruments.records.add(letters.length, {
+      ...attributes,
+      [AttributeKeys.outcome]: 'rejected',
+    });
+    this.instruments.batchSize.record(chunk.length, attributes);
+    this.instruments.batchDuration.record(seconds, attributes);
+
     this.stats.batches += 1;
     this.stats.written += result.written;
     this.stats.deleted += result.deleted;
@@ -318,8 +402,24 @@ export class KafkaSinkRunner {
       written: result.written,
       deleted: result.deleted,
       deadLetters: letters.length,
-      seconds: (performance.now() - started) / 1000,
+      seconds,
     });
+    return letters.length;
+  }
+
+  private *lagObservations(): Generator<LagObservation> {
+    for (const [partition, { highWatermark, next }] of this.lag) {
+      if (next < 0n) continue;
+      yield {
+        lag: highWatermark > next ? Number(highWatermark - next) : 0,
+        attributes: {
+          [AttributeKeys.sink]: this.options.sink.name,
+          [AttributeKeys.destination]: this.options.topics.entities,
+          [AttributeKeys.partition]: String(partition),
+          [AttributeKeys.consumerGroup]: this.options.groupId,
+        },
+      };
+    }
   }
 }
 

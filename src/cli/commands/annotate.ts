@@ -1,6 +1,5 @@
 import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import type { DeadLetterInput } from '../../codec/records.js';
 import { loadConfig } from '../../config/config.js';
@@ -28,7 +27,7 @@ import type { InProcessSinkStats } from '../../sinks/in-process-sink-driver.js';
 import { throughSinks } from '../../sinks/in-process-sink-driver.js';
 import type { SinkRejection } from '../../sinks/sink.js';
 import { readPubTatorFile } from '../../text/pubtator-reader.js';
-import { oneOf, positiveInt } from '../option-parsers.js';
+import { byteSize, oneOf, positiveInt } from '../option-parsers.js';
 
 /**
  * `medstream annotate --input FILE… [--format pubtator|bioc|ndjson] [--out FILE | --out-dir DIR]`:
@@ -96,19 +95,6 @@ export function annotateOutput(
     rotateRecords: options.rotateRecords ?? DEFAULT_ROTATE_RECORDS,
     rotateBytes: options.rotateBytes ?? DEFAULT_ROTATE_BYTES,
   };
-}
-
-const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-
-/** A byte count: digits with an optional binary unit (`64M`, `1g`, `500k`, `1048576`). */
-export function byteSize(value: string): number {
-  const match = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(value.trim());
-  const n =
-    match === null ? NaN : Number(match[1]) * (BYTE_UNITS[(match[2] ?? '').toLowerCase()] ?? NaN);
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidArgumentError('must be a positive number of bytes, e.g. 268435456 or 256M');
-  }
-  return n;
 }
 
 /** PubMed XML (plain or gzip) starts with `<` or the gzip magic; anything else is PubTator. */

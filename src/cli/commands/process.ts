@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { positiveInt } from '../option-parsers.js';
+import { handleShutdown } from '../shutdown.js';
 import type { AnnotatedArticle, Article, DeadLetter } from '../../codec/records.js';
 import { codecForTopic } from '../../codec/schema-registry.js';
 import type { Config } from '../../config/config.js';
@@ -241,38 +242,6 @@ export function formatSummary(summary: ProcessSummary): string {
   );
 }
 
-/** SIGTERM/SIGINT abort the returned signal; a second one exits at once. */
-function shutdownSignal(onForce: (name: string) => void): {
-  signal: AbortSignal;
-  dispose: () => void;
-} {
-  const controller = new AbortController();
-  const handler = (name: NodeJS.Signals) => (): void => {
-    if (controller.signal.aborted) {
-      onForce(name);
-      return;
-    }
-    process.stderr.write(`medstream process: ${name}, finishing the current batch\n`);
-    controller.abort();
-  };
-  const onTerm = handler('SIGTERM');
-  const onInt = handler('SIGINT');
-  process.on('SIGTERM', onTerm);
-  process.on('SIGINT', onInt);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-    },
-  };
-}
-
-/** Exit code when the shutdown was cut short (second signal or hard timeout). */
-const EXIT_FORCED = 3;
-/** How long the finished command may linger on open handles before it exits anyway. */
-const LINGER_MS = 2_000;
-
 export function registerProcessCommand(program: Command, deps: ProcessDeps = {}): void {
   program
     .command('process')
@@ -290,20 +259,7 @@ export function registerProcessCommand(program: Command, deps: ProcessDeps = {})
       const config = deps.config ?? loadConfig();
       // Before telemetry binds its port: a missing broker is the error to report.
       requireBrokers(config);
-      const forceExit = (why: string): void => {
-        process.stderr.write(`medstream process: ${why}; exiting without a clean shutdown\n`);
-        process.exit(EXIT_FORCED);
-      };
-      const signals = shutdownSignal((name) => forceExit(`second ${name}`));
-      // Armed once a stop is requested: the shutdown path must finish within the limit.
-      let hardTimer: NodeJS.Timeout | undefined;
-      const arm = (): void => {
-        hardTimer ??= setTimeout(
-          () => forceExit(`shutdown took longer than ${config.MEDSTREAM_SHUTDOWN_TIMEOUT_MS} ms`),
-          config.MEDSTREAM_SHUTDOWN_TIMEOUT_MS,
-        );
-        hardTimer.unref();
-      };
+      const shutdown = handleShutdown('process', config.MEDSTREAM_SHUTDOWN_TIMEOUT_MS);
       try {
         const log = deps.log ?? processLog;
         const summary = await withTelemetry(
@@ -314,10 +270,10 @@ export function registerProcessCommand(program: Command, deps: ProcessDeps = {})
               ...deps,
               config,
               log,
-              signal: signals.signal,
+              signal: shutdown.signal,
               onStopping: () => {
                 telemetry.beginShutdown();
-                arm();
+                shutdown.arm();
               },
               onReady: (ready, reason) => telemetry.setReady(ready, reason),
             }),
@@ -332,11 +288,7 @@ export function registerProcessCommand(program: Command, deps: ProcessDeps = {})
         }
         if (summary.failure !== undefined) throw summary.failure;
       } finally {
-        clearTimeout(hardTimer);
-        signals.dispose();
-        // A client still retrying a connection (stopped while the broker was unreachable)
-        // must not keep the finished command alive; unref'd, so a clean exit is not delayed.
-        setTimeout(() => process.exit(), LINGER_MS).unref();
+        shutdown.dispose();
       }
     });
 }
