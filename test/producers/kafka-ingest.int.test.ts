@@ -147,6 +147,8 @@ test('SIGKILL mid-file, restart: every article exactly once for read_committed r
     KAFKA_BROKERS: list,
     KAFKA_TOPIC_PREFIX: prefix,
     MEDSTREAM_CACHE: join(work, 'cache-b'),
+    // An ephemeral ops port: the fixed default may be taken on a shared host.
+    MEDSTREAM_OPS_PORT: '0',
   };
   const run = () =>
     spawn(
