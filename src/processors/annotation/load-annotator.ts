@@ -6,9 +6,11 @@ import { MedStreamError } from '../../errors.js';
 import type { ExecutionProvider } from '../../model/onnx-session.js';
 import { buildDictionary } from '../normalization/dictionary-builder.js';
 import { DICTIONARY_MANIFEST_FILE } from '../normalization/dictionary-data.js';
-import { writeDictionary } from '../normalization/dictionary-store.js';
+import { readDictionaryManifest, writeDictionary } from '../normalization/dictionary-store.js';
 import { DictionaryMentionResolver } from '../normalization/mention-resolver.js';
+import type { NormalizationConfig } from '../normalization/normalization-config.js';
 import { CORPUS_NAMES } from '../../text/training-export.js';
+import type { SplitName } from '../../text/training-export.js';
 import { OnnxAnnotator } from './onnx-annotator.js';
 
 /** The served model the product uses by default (diseases + chemicals). */
@@ -21,6 +23,10 @@ export interface AnnotatorChoice {
   /** false: the model's concepts only, no dictionary. */
   dictionary?: boolean;
   dictionaryDir?: string;
+  /** Corpus splits whose mentions the dictionary holds (default train and dev). */
+  dictionarySplits?: readonly SplitName[];
+  /** Post-processing of the model; default: the model directory's normalization.json. */
+  normalization?: NormalizationConfig;
   /** An already loaded resolver (its dictionary also serves concept names to the caller). */
   resolver?: DictionaryMentionResolver;
   executionProvider?: ExecutionProvider;
@@ -30,14 +36,30 @@ export interface AnnotatorChoice {
 
 /**
  * The normalization dictionary is derived from the vocabularies under the data root (never
- * committed): built once into the cache, reused afterwards.
+ * committed): built once into the cache, reused afterwards. `splits` are the corpus splits whose
+ * mentions it holds: train and dev for serving and for scores on test; train only for scores on
+ * dev (a dictionary holding the dev mentions would make dev scores optimistic and thresholds
+ * chosen on them too trusting of the dictionary). A directory built from other splits is an
+ * error, never silently reused.
  */
 export async function ensureDictionary(
   config: Config,
   dir = join(config.cacheDir, 'dictionary'),
   log: (line: string) => void = () => undefined,
+  splits: readonly SplitName[] = ['train', 'dev'],
 ): Promise<string> {
-  if (existsSync(join(dir, DICTIONARY_MANIFEST_FILE))) return dir;
+  if (existsSync(join(dir, DICTIONARY_MANIFEST_FILE))) {
+    const built = (await readDictionaryManifest(dir)).splits;
+    if ([...built].sort().join(',') !== [...splits].sort().join(',')) {
+      throw new MedStreamError(
+        'CONFIG_INVALID',
+        `the dictionary in ${dir} holds the mentions of ${built.join('+')}, ${splits.join('+')} ` +
+          `was asked for: delete ${dir} or build one with medstream build-dictionary --splits ` +
+          `${splits.join(',')} --out DIR`,
+      );
+    }
+    return dir;
+  }
   if (!existsSync(config.dataRoot)) {
     throw new MedStreamError(
       'CONFIG_INVALID',
@@ -45,14 +67,16 @@ export async function ensureDictionary(
         'one from: set MEDSTREAM_DATA or run `medstream build-dictionary --out DIR`',
     );
   }
-  log(`building the normalization dictionary from ${config.dataRoot} into ${dir}`);
-  // Train and dev mentions only: test splits stay unseen for evaluation.
+  log(
+    `building the normalization dictionary (${splits.join('+')}) from ${config.dataRoot} into ${dir}`,
+  );
+  // Never the test split: it stays unseen for evaluation.
   await writeDictionary(
     dir,
     await buildDictionary({
       dataRoot: config.dataRoot,
       corpora: CORPUS_NAMES,
-      splits: ['train', 'dev'],
+      splits: splits.filter((split) => split !== 'test'),
     }),
   );
   return dir;
@@ -68,7 +92,7 @@ export async function loadAnnotator(
       ? undefined
       : (choice.resolver ??
         (await DictionaryMentionResolver.load(
-          await ensureDictionary(config, choice.dictionaryDir, choice.log),
+          await ensureDictionary(config, choice.dictionaryDir, choice.log, choice.dictionarySplits),
         )));
   return OnnxAnnotator.create({
     modelDir,
@@ -77,5 +101,6 @@ export async function loadAnnotator(
       ...(choice.intraOpThreads === undefined ? {} : { intraOpThreads: choice.intraOpThreads }),
     },
     ...(resolver === undefined ? {} : { resolver }),
+    ...(choice.normalization === undefined ? {} : { normalization: choice.normalization }),
   });
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { AnnotatedArticle, Article, Mention, MentionSource } from '../../codec/records.js';
+import type { AnnotatedArticle, Article, MentionSource } from '../../codec/records.js';
 import { articleText } from '../../codec/records.js';
 import { CrfDecoder } from '../../model/crf-decode.js';
 import type { SessionOptions } from '../../model/onnx-session.js';
@@ -10,8 +10,18 @@ import { decodeTags } from '../../text/tag-scheme.js';
 import type { Token } from '../../text/tokenizer.js';
 import { tokenize } from '../../text/tokenizer.js';
 import { planBatches } from '../batching/token-budget.js';
+import type {
+  NormalizationConfig,
+  ThresholdsByType,
+} from '../normalization/normalization-config.js';
+import { loadNormalizationConfig } from '../normalization/normalization-config.js';
 import type { Annotator } from './annotator.js';
 import { annotatedArticle } from './annotator.js';
+import { marginalSpans, scoredSpans } from './marginal-spans.js';
+import { MentionLexicon } from './mention-lexicon.js';
+import type { LexiconEntry } from './mention-lexicon.js';
+import type { ArticleAnalysis, LexiconProposal, ProposedSpan } from './recognition.js';
+import { decideMentions } from './recognition.js';
 
 /** A concept the model's MEN head proposes for a mention, with its mean token probability. */
 export interface ConceptCandidate {
@@ -33,11 +43,32 @@ export interface MentionToResolve {
  */
 export interface MentionResolver {
   readonly vocabularyVersion: string;
-  /** Called once per article before its mentions, e.g. to find abbreviation definitions. */
+  /**
+   * Called once per article with all its mentions (e.g. to find abbreviation definitions);
+   * `thresholds` are the served model's per-type thresholds (normalization.json).
+   */
   resolve(
     text: string,
     mentions: readonly { mention: MentionToResolve; candidates: readonly ConceptCandidate[] }[],
+    thresholds?: ThresholdsByType,
   ): { ids: string[]; source: MentionSource }[];
+  /** Whether `text` is a vocabulary name of a concept typed `type` (vocabulary spans). */
+  isTypedName?(text: string, type: string): boolean;
+}
+
+/**
+ * What `analyze` proposes beyond the Viterbi mentions (see recognition.ts). The served
+ * settings come from the model's normalization.json (`servedAnalysis`); a threshold search
+ * passes the loosest settings of its grid once and filters in memory.
+ */
+export interface AnalysisSettings {
+  /** Lexicon whose entries are matched (every hit is proposed). */
+  readonly lexicon?: MentionLexicon;
+  /** Lowest score of proposed marginal spans. */
+  readonly marginalFloor?: number;
+  /** Lowest score of proposed dictionary-name spans (needs a resolver with `isTypedName`). */
+  readonly vocabularyFloor?: number;
+  readonly vocabularyMaxTokens?: number;
 }
 
 export interface OnnxAnnotatorOptions {
@@ -58,6 +89,8 @@ export interface OnnxAnnotatorOptions {
   maxSentenceTokens?: number;
   maxTextChars?: number;
   resolver?: MentionResolver;
+  /** Post-processing of the model's output; default: the model directory's normalization.json. */
+  normalization?: NormalizationConfig;
   now?: () => number;
 }
 
@@ -87,16 +120,46 @@ interface Row {
  */
 export const DEFAULT_BATCH_CALL_COST = 32;
 
-export function splitConceptLabel(label: string): string[] {
-  if (label === 'NIL' || label === 'O') return [];
-  return label.split(/[|+]/).filter((id) => id.length > 0);
+/** The analysis settings that serve a normalization configuration exactly. */
+export function servedAnalysis(config: NormalizationConfig): AnalysisSettings {
+  const { lexicon, marginalSpans: marginal, vocabularySpans } = config.recognition;
+  return {
+    ...(lexicon === null
+      ? {}
+      : {
+          lexicon: new MentionLexicon(
+            lexicon.entries.map(([key, type, annotated, occurrences]): LexiconEntry => ({
+              key,
+              type,
+              annotated,
+              occurrences,
+            })),
+          ),
+        }),
+    ...(marginal === null ? {} : { marginalFloor: marginal.minProbability }),
+    ...(vocabularySpans === null
+      ? {}
+      : {
+          vocabularyFloor: vocabularySpans.minProbability,
+          vocabularyMaxTokens: vocabularySpans.maxTokens,
+        }),
+  };
+}
+
+interface RowProposals {
+  model: ProposedSpan[];
+  marginal: ProposedSpan[];
+  vocabulary: ProposedSpan[];
+  lexicon: LexiconProposal[];
 }
 
 /**
  * The ONNX implementation of {@link Annotator}: tokenize and split sentences (the one
  * tokenizer), plan padded batches under a token budget with length bucketing, run the model,
  * decode recognition tags with the CRF (Viterbi; forward-backward marginals give the score),
- * pick each mention's concept from the normalization head, then let the resolver decide.
+ * pick each mention's concepts from the normalization head (`analyze`), then apply the served
+ * model's recognition steps, the resolver and propagation (recognition.ts, configured by the
+ * model's normalization.json).
  */
 export class OnnxAnnotator implements Annotator {
   readonly maxTextChars: number;
@@ -113,10 +176,12 @@ export class OnnxAnnotator implements Annotator {
   private readonly menConcepts: string[];
   private readonly ranker: ConceptRanker;
   private readonly outputBuffers = new OutputBuffers();
+  private readonly served: AnalysisSettings;
 
   private constructor(
     private readonly model: ServedModel,
     private readonly options: OnnxAnnotatorOptions,
+    readonly normalization: NormalizationConfig,
   ) {
     this.maxTextChars = options.maxTextChars ?? 100_000;
     this.decoder = new CrfDecoder(model.merCrf);
@@ -132,10 +197,19 @@ export class OnnxAnnotator implements Annotator {
     });
     this.menConcepts = [...slots.keys()];
     this.ranker = new ConceptRanker(menConcept, slots.size);
+    this.served = servedAnalysis(normalization);
   }
 
   static async create(options: OnnxAnnotatorOptions): Promise<OnnxAnnotator> {
-    return new OnnxAnnotator(await ServedModel.load(options.modelDir, options.session), options);
+    const model = await ServedModel.load(options.modelDir, options.session);
+    try {
+      const normalization =
+        options.normalization ?? (await loadNormalizationConfig(options.modelDir, model));
+      return new OnnxAnnotator(model, options, normalization);
+    } catch (error) {
+      await model.close();
+      throw error;
+    }
   }
 
   get modelName(): string {
@@ -151,7 +225,36 @@ export class OnnxAnnotator implements Annotator {
     return join(this.model.dir, this.model.manifest.onnx.file);
   }
 
+  get resolver(): MentionResolver | undefined {
+    return this.options.resolver;
+  }
+
   async annotate(articles: readonly Article[]): Promise<AnnotatedArticle[]> {
+    const analyses = await this.analyze(articles, this.served);
+    const processedAt = (this.options.now ?? Date.now)();
+    this.stats.articles += articles.length;
+    return articles.map((article, i) =>
+      annotatedArticle(
+        article,
+        decideMentions(analyses[i], this.normalization, this.options.resolver),
+        {
+          modelName: this.model.name,
+          modelVersion: this.model.version,
+          vocabularyVersion: this.options.resolver?.vocabularyVersion ?? 'model-only',
+        },
+        processedAt,
+      ),
+    );
+  }
+
+  /**
+   * The model's part of annotation: per article, the Viterbi mentions and the spans the
+   * settings propose, each with its concept candidates (recognition.ts decides the rest).
+   */
+  async analyze(
+    articles: readonly Article[],
+    settings: AnalysisSettings = this.served,
+  ): Promise<ArticleAnalysis[]> {
     const maxSentence = this.options.maxSentenceTokens ?? 160;
     const texts = articles.map((a) => articleText(a));
     const rows: Row[] = [];
@@ -166,8 +269,7 @@ export class OnnxAnnotator implements Annotator {
       }
     });
 
-    const found: { mention: MentionToResolve; candidates: ConceptCandidate[]; score: number }[][] =
-      articles.map(() => []);
+    const found: RowProposals[][] = articles.map(() => []);
     const plan = planBatches(
       rows.map((r) => r.tokens.length),
       {
@@ -192,40 +294,21 @@ export class OnnxAnnotator implements Annotator {
       this.stats.paddedTokens += outputs.rows * outputs.maxLength;
       this.stats.paddedCharCells += outputs.rows * outputs.maxLength * outputs.maxChars;
       batchRows.forEach((row, b) => {
-        for (const m of this.decodeRow(texts[row.article], row.tokens, outputs, b)) {
-          found[row.article].push(m);
-        }
+        found[row.article].push(
+          this.decodeRow(texts[row.article], row.tokens, outputs, b, settings),
+        );
       });
     }
-
-    const processedAt = (this.options.now ?? Date.now)();
-    this.stats.articles += articles.length;
-    return articles.map((article, i) => {
-      const text = texts[i];
-      const items = found[i].sort((a, b) => a.mention.start - b.mention.start);
-      const resolved =
-        this.options.resolver?.resolve(text, items) ??
-        items.map((item) => ({
-          ids: splitConceptLabel(item.candidates[0]?.label ?? 'NIL'),
-          source: 'model' as const,
-        }));
-      const mentions: Mention[] = items.map((item, k) => ({
-        ...item.mention,
-        ids: resolved[k].ids,
-        score: item.score,
-        source: resolved[k].source,
-      }));
-      return annotatedArticle(
-        article,
-        mentions,
-        {
-          modelName: this.model.name,
-          modelVersion: this.model.version,
-          vocabularyVersion: this.options.resolver?.vocabularyVersion ?? 'model-only',
-        },
-        processedAt,
-      );
-    });
+    const byStart = (a: { start: number; end: number }, b: { start: number; end: number }) =>
+      a.start - b.start || a.end - b.end;
+    return articles.map((article, i) => ({
+      text: texts[i],
+      titleLength: article.title.length,
+      model: found[i].flatMap((r) => r.model).sort(byStart),
+      marginal: found[i].flatMap((r) => r.marginal).sort(byStart),
+      vocabulary: found[i].flatMap((r) => r.vocabulary).sort(byStart),
+      lexicon: found[i].flatMap((r) => r.lexicon).sort(byStart),
+    }));
   }
 
   private decodeRow(
@@ -233,40 +316,99 @@ export class OnnxAnnotator implements Annotator {
     tokens: readonly Token[],
     outputs: { mer: Float32Array; men: Float32Array; maxLength: number },
     row: number,
-  ): { mention: MentionToResolve; candidates: ConceptCandidate[]; score: number }[] {
+    settings: AnalysisSettings,
+  ): RowProposals {
     const { merLabels, menLabels } = this.model;
     const length = tokens.length;
     const offset = row * outputs.maxLength;
     const tags = this.decoder.viterbi(outputs.mer, offset, length);
     const spans = decodeTags(Array.from(tags, (t) => merLabels[t]));
-    if (spans.length === 0) return [];
-    const marginals = this.decoder.marginals(outputs.mer, offset, length);
+    const proposals: RowProposals = { model: [], marginal: [], vocabulary: [], lexicon: [] };
+    const { marginalFloor, vocabularyFloor, lexicon } = settings;
+    const isTypedName = this.options.resolver?.isTypedName?.bind(this.options.resolver);
+    const needVocabulary = vocabularyFloor !== undefined && isTypedName !== undefined;
+    if (
+      spans.length === 0 &&
+      marginalFloor === undefined &&
+      !needVocabulary &&
+      lexicon === undefined
+    )
+      return proposals;
     const nMer = merLabels.length;
     const nMen = menLabels.length;
-    return spans.map((span) => {
-      let confidence = 0;
-      for (let t = span.start; t < span.end; t += 1) confidence += marginals[t * nMer + tags[t]];
-      // Concept evidence: mean over the span's tokens of p(B-c) + p(I-c).
-      const width = span.end - span.start;
-      const best = this.ranker.top(outputs.men, nMen, offset + span.start, width, CANDIDATES);
-      const candidates = best.map(([slot, value]) => ({
-        label: this.menConcepts[slot],
-        score: value / width,
-      }));
-      const start = tokens[span.start].start;
-      const end = tokens[span.end - 1].end;
-      return {
-        mention: { start, end, text: text.slice(start, end), type: span.label },
-        candidates,
-        score: confidence / width,
-      };
-    });
+    // Concept evidence: mean over the span's tokens of p(B-c) + p(I-c); once per token range.
+    const conceptCache = new Map<number, ConceptCandidate[]>();
+    const candidatesOf = (start: number, end: number): ConceptCandidate[] => {
+      const key = start * (length + 1) + end;
+      let list = conceptCache.get(key);
+      if (list === undefined) {
+        const width = end - start;
+        list = this.ranker
+          .top(outputs.men, nMen, offset + start, width, CANDIDATES)
+          .map(([slot, value]) => ({ label: this.menConcepts[slot], score: value / width }));
+        conceptCache.set(key, list);
+      }
+      return list;
+    };
+    const charSpan = (start: number, end: number) => {
+      const from = tokens[start].start;
+      const to = tokens[end - 1].end;
+      return { start: from, end: to, text: text.slice(from, to) };
+    };
+    const marginals =
+      spans.length > 0 || marginalFloor !== undefined || needVocabulary
+        ? this.decoder.marginals(outputs.mer, offset, length)
+        : undefined;
+    if (marginals !== undefined) {
+      for (const span of spans) {
+        let confidence = 0;
+        for (let t = span.start; t < span.end; t += 1) confidence += marginals[t * nMer + tags[t]];
+        proposals.model.push({
+          ...charSpan(span.start, span.end),
+          type: span.label,
+          score: confidence / (span.end - span.start),
+          candidates: candidatesOf(span.start, span.end),
+        });
+      }
+      const scored = (span: { start: number; end: number; label: string; score: number }) => ({
+        ...charSpan(span.start, span.end),
+        type: span.label,
+        score: span.score,
+        candidates: candidatesOf(span.start, span.end),
+      });
+      if (marginalFloor !== undefined) {
+        proposals.marginal.push(
+          ...marginalSpans(marginals, length, merLabels, marginalFloor).map(scored),
+        );
+      }
+      if (needVocabulary) {
+        const maxTokens = settings.vocabularyMaxTokens ?? DEFAULT_VOCABULARY_MAX_TOKENS;
+        for (const span of scoredSpans(marginals, length, merLabels, vocabularyFloor, maxTokens)) {
+          const { text: name } = charSpan(span.start, span.end);
+          if (isTypedName(name, span.label)) proposals.vocabulary.push(scored(span));
+        }
+      }
+    }
+    if (lexicon !== undefined) {
+      for (const hit of lexicon.hits(tokens)) {
+        const proposal: LexiconProposal = {
+          ...charSpan(hit.start, hit.end),
+          entries: hit.entries,
+          candidates: candidatesOf(hit.start, hit.end),
+        };
+        proposals.lexicon.push(proposal);
+      }
+    }
+    return proposals;
   }
 
   async close(): Promise<void> {
     await this.model.close();
   }
 }
+
+/** Longest dictionary-name span proposed by default, in tokens. */
+export const DEFAULT_VOCABULARY_MAX_TOKENS = 6;
 
 /** Concept candidates kept per mention. */
 const CANDIDATES = 5;

@@ -1,5 +1,6 @@
-import { evaluateConcepts } from '../../eval/corpus-metrics.js';
+import { evaluateConcepts, mentionConceptIds } from '../../eval/corpus-metrics.js';
 import type { EvalDocument } from '../../eval/corpus-metrics.js';
+import { prf } from '../../eval/prf.js';
 import { parseConceptIds } from '../../text/pubtator-reader.js';
 import type { ConceptDictionary } from './concept-dictionary.js';
 import type { Candidate } from './normalizer.js';
@@ -37,9 +38,10 @@ export const TFIDF_THRESHOLD_BY_TYPE: Readonly<Record<string, number>> = {
 };
 
 /**
- * Defaults: τ_tfidf for types without a dev choice (the stricter Disease value); τ_model and
- * τ_fallback are placeholders until a trained model's dev outputs are tuned with
- * `tuneThresholds`.
+ * Defaults for a model without its own thresholds: τ_tfidf for types without a dev choice (the
+ * stricter Disease value); τ_model and τ_fallback are neutral guesses. A served model's own
+ * thresholds, chosen on its dev outputs by `medstream eval --split dev --tune`
+ * (tune-normalization.ts), live in its normalization.json and replace these per type.
  */
 export const DEFAULT_THRESHOLDS: CombineThresholds = { model: 0.5, tfidf: 0.8, fallback: 0.1 };
 
@@ -126,7 +128,8 @@ export interface TuningExample {
   readonly type: string;
   readonly start: number;
   readonly end: number;
-  readonly goldIds: readonly string[];
+  /** The mention's gold IDs (oracle spans); unused when `gold` documents are given. */
+  readonly goldIds?: readonly string[];
   readonly model: readonly Candidate[];
   readonly dictionary: readonly Candidate[];
 }
@@ -136,40 +139,148 @@ export interface TuningResult {
   readonly f1: number;
 }
 
-const DEFAULT_GRID = Array.from({ length: 21 }, (_, i) => i / 20);
+/** 0, 0.05, …, 1. */
+export const DEFAULT_GRID: readonly number[] = Array.from({ length: 21 }, (_, i) => i / 20);
+
+/** Options shared by `scoreThresholds` and `tuneThresholds`. */
+export interface TuningScoreOptions {
+  readonly canonicalId?: (id: string) => string;
+  /** Gold documents (predicted spans); default: the examples' own `goldIds` (oracle spans). */
+  readonly gold?: readonly EvalDocument[];
+  /** Types evaluated (evaluateConcepts' `types`); default: every type found. */
+  readonly types?: readonly string[];
+}
+
+function documentsOf(
+  examples: readonly TuningExample[],
+  pick: (e: TuningExample) => readonly string[],
+): EvalDocument[] {
+  const byPmid = new Map<string, EvalDocument['mentions'][number][]>();
+  for (const e of examples) {
+    const list = byPmid.get(e.pmid) ?? [];
+    list.push({ start: e.start, end: e.end, type: e.type, ids: pick(e) });
+    byPmid.set(e.pmid, list);
+  }
+  return [...byPmid].map(([pmid, mentions]) => ({ pmid, mentions }));
+}
 
 /**
- * Grid search of the thresholds maximizing document-level concept F1 (evaluateConcepts) over
- * the examples; ties go to the first grid point (lowest thresholds). Dimensions without any
- * model candidates are not searched (their default is kept).
+ * `scoreThresholds` for many thresholds over the same examples: keys, gold sets and the
+ * inputs of each decision are computed once, and each call only replays the rule. Exactly
+ * evaluateConcepts' F1 (same keys, types and gold-document restriction), which a test holds.
+ */
+export function thresholdScorer(
+  examples: readonly TuningExample[],
+  options: TuningScoreOptions = {},
+): (thresholds: CombineThresholds) => number {
+  const gold = options.gold ?? documentsOf(examples, (e) => e.goldIds ?? []);
+  const canonical = options.canonicalId;
+  const types = new Set(
+    options.types ?? [
+      ...gold.flatMap((d) => d.mentions.map((m) => m.type)),
+      ...examples.map((e) => e.type),
+    ],
+  );
+  const index = new Map<string, number>();
+  const keyId = (key: string): number => {
+    let id = index.get(key);
+    if (id === undefined) index.set(key, (id = index.size));
+    return id;
+  };
+  const goldKeys = new Set<number>();
+  const goldDocuments = new Set<string>();
+  for (const doc of gold) {
+    for (const m of doc.mentions) {
+      if (!types.has(m.type)) continue;
+      for (const id of mentionConceptIds(m.ids, canonical)) {
+        goldKeys.add(keyId(`${doc.pmid}\u0000${m.type}\u0000${id}`));
+        goldDocuments.add(doc.pmid);
+      }
+    }
+  }
+  // Examples whose keys the evaluation would drop (type not evaluated, document without gold
+  // keys) cannot change the score.
+  const compiled = examples
+    .filter((e) => types.has(e.type) && goldDocuments.has(e.pmid))
+    .map((e) => {
+      const keysOf = (ids: readonly string[]) =>
+        mentionConceptIds(ids, canonical).map((id) => keyId(`${e.pmid}\u0000${e.type}\u0000${id}`));
+      const m = bestModel(e.model);
+      const d = e.dictionary[0];
+      return {
+        modelScore: m === undefined ? -Infinity : m.score,
+        modelKeys: m === undefined ? [] : keysOf(m.ids),
+        dictionary:
+          d === undefined || d.method === 'model'
+            ? ('none' as const)
+            : d.method === 'tfidf'
+              ? ('tfidf' as const)
+              : ('exact' as const),
+        dictionaryScore: d?.score ?? 0,
+        dictionaryKeys: d === undefined ? [] : keysOf(d.ids),
+      };
+    });
+  const stamp = new Int32Array(index.size);
+  let round = 0;
+  return (t: CombineThresholds): number => {
+    round += 1;
+    let predicted = 0;
+    let tp = 0;
+    for (const e of compiled) {
+      // combineCandidates' rule, steps 1–5.
+      let keys: readonly number[];
+      if (e.modelScore >= t.model) keys = e.modelKeys;
+      else if (e.dictionary === 'exact') keys = e.dictionaryKeys;
+      else if (e.dictionary === 'tfidf' && e.dictionaryScore >= t.tfidf) keys = e.dictionaryKeys;
+      else if (e.modelScore >= t.fallback) keys = e.modelKeys;
+      else continue;
+      for (const k of keys) {
+        if (stamp[k] === round) continue;
+        stamp[k] = round;
+        predicted += 1;
+        if (goldKeys.has(k)) tp += 1;
+      }
+    }
+    return prf(tp, predicted - tp, goldKeys.size - tp).f1;
+  };
+}
+
+/** Document-level concept F1 (evaluateConcepts) of the examples' decisions under `thresholds`. */
+export function scoreThresholds(
+  examples: readonly TuningExample[],
+  thresholds: CombineThresholds,
+  options: TuningScoreOptions = {},
+): number {
+  const gold = options.gold ?? documentsOf(examples, (e) => e.goldIds ?? []);
+  return evaluateConcepts(
+    gold,
+    documentsOf(examples, (e) => combineCandidates(e.model, e.dictionary, thresholds).ids),
+    {
+      ...(options.canonicalId === undefined ? {} : { canonicalId: options.canonicalId }),
+      ...(options.types === undefined ? {} : { types: options.types }),
+    },
+  ).overall.f1;
+}
+
+/**
+ * Grid search of the thresholds maximizing document-level concept F1 (`scoreThresholds`) of
+ * the examples' decisions; ties go to the first grid point (lowest thresholds), with
+ * τ_fallback ≤ τ_model. Dimensions without any model candidates are not searched (their base
+ * value is kept). Gold: `gold` documents when given (predicted spans: gold concepts the
+ * recognizer missed still count as false negatives), else the examples' own `goldIds` (oracle
+ * spans).
  */
 export function tuneThresholds(
   examples: readonly TuningExample[],
-  options: {
+  options: TuningScoreOptions & {
     readonly grid?: readonly number[];
-    readonly canonicalId?: (id: string) => string;
     readonly base?: CombineThresholds;
   } = {},
 ): TuningResult {
   const grid = options.grid ?? DEFAULT_GRID;
   const base = options.base ?? DEFAULT_THRESHOLDS;
   const hasModel = examples.some((e) => e.model.length > 0);
-  const docsOf = (pick: (e: TuningExample) => readonly string[]): EvalDocument[] => {
-    const byPmid = new Map<string, EvalDocument['mentions'][number][]>();
-    for (const e of examples) {
-      const list = byPmid.get(e.pmid) ?? [];
-      list.push({ start: e.start, end: e.end, type: e.type, ids: pick(e) });
-      byPmid.set(e.pmid, list);
-    }
-    return [...byPmid].map(([pmid, mentions]) => ({ pmid, mentions }));
-  };
-  const gold = docsOf((e) => e.goldIds);
-  const score = (t: CombineThresholds) =>
-    evaluateConcepts(
-      gold,
-      docsOf((e) => combineCandidates(e.model, e.dictionary, t).ids),
-      { canonicalId: options.canonicalId },
-    ).overall.f1;
+  const score = thresholdScorer(examples, options);
   let best: TuningResult = { thresholds: base, f1: -1 };
   const models = hasModel ? grid : [base.model];
   const fallbacks = hasModel ? grid : [base.fallback];

@@ -116,6 +116,17 @@ export class Normalizer {
     return viaLong[0].score >= own[0].score ? viaLong : own;
   }
 
+  /**
+   * Whether `text` is exactly (tier-1 name key) a name of a concept typed `type` (strictly:
+   * untyped MeSH descriptors do not count, unlike in `normalize`). False for unknown types.
+   */
+  isTypedName(text: string, type: string): boolean {
+    const bit = ENTITY_TYPE_BITS[type];
+    if (bit === undefined) return false;
+    const entries = this.byKey.get(nameWords(text).join(' '));
+    return entries !== undefined && entries.some((e) => (this.typeMasks[e] & bit) !== 0);
+  }
+
   /** Concept candidates without abbreviation handling. */
   lookup(mention: string, type: string): Candidate[] {
     const words = nameWords(mention);

@@ -4,9 +4,12 @@ import {
   DEFAULT_THRESHOLDS,
   combineCandidates,
   modelCandidates,
+  scoreThresholds,
+  thresholdScorer,
   thresholdsFor,
   tuneThresholds,
 } from '../../../src/processors/normalization/combine.js';
+import type { EvalDocument, EvalMention } from '../../../src/eval/corpus-metrics.js';
 import type { TuningExample } from '../../../src/processors/normalization/combine.js';
 import { ConceptDictionary } from '../../../src/processors/normalization/concept-dictionary.js';
 import type { Candidate } from '../../../src/processors/normalization/normalizer.js';
@@ -102,5 +105,90 @@ describe('tuneThresholds', () => {
     assert.equal(thresholds.model, DEFAULT_THRESHOLDS.model);
     // P = 2/2, R = 2/4.
     assert.ok(Math.abs(f1 - 2 / 3) < 1e-9);
+  });
+});
+
+describe('threshold scoring against gold documents (predicted spans)', () => {
+  // A deterministic pseudo-random set: several documents and types, composite and alternative
+  // IDs, NIL model labels, documents without gold of a type.
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const ids = ['MESH:A', 'MESH:B', 'MESH:C', 'OMIM:1', 'MESH:A|MESH:B', 'MESH:C+OMIM:1'];
+  const pick = () => ids[Math.floor(random() * ids.length)];
+  const examples: TuningExample[] = [];
+  const gold: EvalDocument[] = [];
+  for (let d = 0; d < 12; d += 1) {
+    const pmid = String(100 + d);
+    const goldMentions: EvalMention[] = [];
+    for (let k = 0; k < 4; k += 1) {
+      const type = random() < 0.5 ? 'Disease' : 'Chemical';
+      if (d % 5 !== 0) goldMentions.push({ start: k * 10, end: k * 10 + 5, type, ids: [pick()] });
+      const methods = ['exact', 'bag', 'tfidf', 'tfidf'] as const;
+      examples.push({
+        pmid,
+        type,
+        start: k * 10,
+        end: k * 10 + 5,
+        model: random() < 0.8 ? [model(random() < 0.1 ? 'NIL' : pick(), random())] : [],
+        dictionary:
+          random() < 0.7
+            ? [dict(pick(), random(), methods[Math.floor(random() * methods.length)])]
+            : [],
+      });
+    }
+    gold.push({ pmid, mentions: goldMentions });
+  }
+
+  test('the compiled scorer gives exactly evaluateConcepts’ F1 for every threshold', () => {
+    const canonicalId = (id: string) => (id === 'OMIM:1' ? 'MESH:C' : id);
+    const seen = new Set<number>();
+    for (const options of [
+      { gold },
+      { gold, types: ['Disease'] },
+      { gold, types: ['Chemical'], canonicalId },
+      {},
+    ]) {
+      const fast = thresholdScorer(examples, options);
+      for (const model of [0, 0.3, 0.7, 1]) {
+        for (const fallback of [0, 0.2, 0.6]) {
+          for (const tfidf of [0, 0.5, 0.95]) {
+            const t = { model, tfidf, fallback };
+            const f1 = fast(t);
+            assert.equal(f1, scoreThresholds(examples, t, options), JSON.stringify(t));
+            seen.add(f1);
+          }
+        }
+      }
+    }
+    // The thresholds matter on this data: the comparison is not between constants.
+    assert.ok(seen.size >= 10, `only ${seen.size} distinct scores`);
+  });
+
+  test('gold concepts of mentions the recognizer missed stay false negatives', () => {
+    const one: TuningExample[] = [
+      {
+        pmid: '1',
+        type: 'Disease',
+        start: 0,
+        end: 3,
+        model: [],
+        dictionary: [dict('MESH:A', 1, 'exact')],
+      },
+    ];
+    const goldDocs = [
+      {
+        pmid: '1',
+        mentions: [
+          { start: 0, end: 3, type: 'Disease', ids: ['MESH:A'] },
+          { start: 9, end: 12, type: 'Disease', ids: ['MESH:B'] },
+        ],
+      },
+    ];
+    // P = 1, R = 1/2 with the gold documents; the examples alone have no gold IDs at all.
+    assert.ok(Math.abs(tuneThresholds(one, { gold: goldDocs }).f1 - 2 / 3) < 1e-12);
+    assert.equal(scoreThresholds(one, T), 0);
   });
 });
