@@ -61,6 +61,14 @@ export const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9._-]+$/)
     .default('medstream-processor')
     .describe('Kafka consumer group of the processor stage; also part of its transactional ids.'),
+  MEDSTREAM_PROCESSOR_THREADS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      'onnxruntime intra-op threads of a processor (unset: onnxruntime sizes the pool from the host’s cores, not a container’s CPU limit).',
+    ),
   MEDSTREAM_PROCESSOR_MAX_BATCH: z.coerce
     .number()
     .int()

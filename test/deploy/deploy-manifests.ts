@@ -400,11 +400,41 @@ export function k8sContainerEnv(
       const ref = variable.valueFrom.configMapKeyRef;
       const value = configMaps.get(ref.name)?.[ref.key];
       if (value !== undefined) env[variable.name] = value;
+    } else if (variable.valueFrom?.resourceFieldRef !== undefined) {
+      env[variable.name] = resourceFieldValue(container, variable.valueFrom.resourceFieldRef);
     } else {
       throw new Error(`env ${variable.name}: unsupported source`);
     }
   }
   return env;
+}
+
+/**
+ * What the downward API puts into a variable for a CPU resource: the container's own limit or
+ * request, rounded up to whole cores (the default divisor of 1).
+ */
+function resourceFieldValue(
+  container: K8sContainer,
+  ref: { resource: string; containerName?: string; divisor?: string },
+): string {
+  if (ref.containerName !== undefined && ref.containerName !== container.name) {
+    throw new Error(`resourceFieldRef names container ${ref.containerName}, not ${container.name}`);
+  }
+  const [kind, resource] = ref.resource.split('.');
+  if (
+    resource !== 'cpu' ||
+    (kind !== 'limits' && kind !== 'requests') ||
+    ref.divisor !== undefined
+  ) {
+    throw new Error(
+      `resourceFieldRef ${ref.resource}: only limits.cpu / requests.cpu are modelled`,
+    );
+  }
+  const raw = container.resources?.[kind]?.cpu;
+  if (raw === undefined)
+    throw new Error(`resourceFieldRef ${ref.resource}: the container sets none`);
+  const cores = raw.endsWith('m') ? Number(raw.slice(0, -1)) / 1000 : Number(raw);
+  return String(Math.ceil(cores));
 }
 
 /** Names a container's environment sets, from any source. */

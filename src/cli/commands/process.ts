@@ -43,8 +43,14 @@ export type AnnotatorFactory = (options: { modelDir: string }) => Promise<Annota
 
 /** The annotator the command serves: change this line to serve another model family. */
 /** The served model with the dictionary normalizer, as `annotate` and `eval` use it. */
-export const defaultAnnotatorFactory: AnnotatorFactory = ({ modelDir }) =>
-  loadAnnotator(loadConfig(), { modelDir });
+export const defaultAnnotatorFactory: AnnotatorFactory = ({ modelDir }) => {
+  const config = loadConfig();
+  const threads = config.MEDSTREAM_PROCESSOR_THREADS;
+  return loadAnnotator(config, {
+    modelDir,
+    ...(threads === undefined ? {} : { intraOpThreads: threads }),
+  });
+};
 
 export interface ProcessDeps {
   annotatorFactory?: AnnotatorFactory;
