@@ -430,9 +430,11 @@ function resourceFieldValue(
       `resourceFieldRef ${ref.resource}: only limits.cpu / requests.cpu are modelled`,
     );
   }
-  const raw = container.resources?.[kind]?.cpu;
-  if (raw === undefined)
+  const value = container.resources?.[kind]?.cpu;
+  if (value === undefined) {
     throw new Error(`resourceFieldRef ${ref.resource}: the container sets none`);
+  }
+  const raw = String(value);
   const cores = raw.endsWith('m') ? Number(raw.slice(0, -1)) / 1000 : Number(raw);
   return String(Math.ceil(cores));
 }
