@@ -8,8 +8,10 @@
 # .venv is a venv over a base interpreter that already has torch, numpy, onnx and pytest
 # (default /usr/bin/python3 with Debian's python3-torch etc.; installed with apt-get when
 # missing and we are root). Override the base with MEDSTREAM_PYTHON=/path/to/python, e.g. a
-# venv with torch 2.x from PyPI. pip installs only models/ itself, editable, with --no-index:
-# it never downloads anything, in particular not torch.
+# venv with torch 2.x from PyPI. pip installs models/ itself, editable, with --no-index (never
+# torch from PyPI), and one pinned wheel from PyPI: onnxruntime (Python), which the export step
+# needs for ONNX parity checks and int8 quantization (medstream_models.quantize). It is installed
+# with --no-deps: what it imports (numpy, protobuf, packaging, onnx) comes from the base.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +29,12 @@ DEBIAN_PACKAGES=(python3-torch python3-numpy python3-onnx python3-pytest python3
 TRAIN_MODULES=(gensim)
 DEBIAN_TRAIN_PACKAGES=(python3-gensim)
 GENSIM_PIP_PIN="gensim==4.3.3"
+# onnxruntime for export/quantization: not packaged by Debian. 1.15.1 is the newest release
+# whose quantization tool runs on Debian bookworm's onnx 1.12 (1.16 imports onnx.reference, new
+# in onnx 1.13) and has a cp311 wheel. The quantized graph it writes (DynamicQuantizeLinear +
+# MatMulInteger, opset-17 domain) runs on any later onnxruntime, e.g. onnxruntime-node's.
+# Override for another base interpreter (e.g. MEDSTREAM_ONNXRUNTIME_PIN=onnxruntime==1.20.1).
+ONNXRUNTIME_PIP_PIN="${MEDSTREAM_ONNXRUNTIME_PIN:-onnxruntime==1.15.1}"
 
 log() { echo "python-env: $*" >&2; }
 die() {
@@ -102,11 +110,32 @@ create_venv() {
   fi
 }
 
+# Whether .venv imports onnxruntime's quantization tool at the pinned version.
+onnxruntime_ok() {
+  "$VENV/bin/python" - "${ONNXRUNTIME_PIP_PIN#*==}" <<'PY' 2>/dev/null
+import sys
+import onnxruntime
+import onnxruntime.quantization  # noqa: F401  (imports onnx: fails on an incompatible onnx)
+sys.exit(0 if onnxruntime.__version__ == sys.argv[1] else 1)
+PY
+}
+
+install_onnxruntime() {
+  onnxruntime_ok && return 0
+  log "installing $ONNXRUNTIME_PIP_PIN into $VENV from PyPI (--no-deps)"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+    "$ONNXRUNTIME_PIP_PIN" >&2 ||
+    die "pip could not install $ONNXRUNTIME_PIP_PIN (PyPI unreachable? another interpreter: set MEDSTREAM_ONNXRUNTIME_PIN)"
+  onnxruntime_ok ||
+    die "$ONNXRUNTIME_PIP_PIN is installed but onnxruntime.quantization does not import with this onnx; set MEDSTREAM_ONNXRUNTIME_PIN to a release that matches it"
+}
+
 setup() {
   local want
   if [[ -x "$VENV/bin/python" && -f "$STAMP" ]] && command -v "$BASE_PY" >/dev/null 2>&1; then
     want="$(stamp_value)"
-    if [[ "$(cat "$STAMP")" == "$want" ]] && "$VENV/bin/python" -c 'import medstream_models' 2>/dev/null; then
+    if [[ "$(cat "$STAMP")" == "$want" ]] && "$VENV/bin/python" -c 'import medstream_models' 2>/dev/null &&
+      onnxruntime_ok; then
       log "up to date ($VENV)"
       return 0
     fi
@@ -123,10 +152,12 @@ setup() {
   (cd "$ROOT" && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     --no-index --no-build-isolation --editable ./models) ||
     die "pip could not install models/ from what the base interpreter provides; see the pip error above (a dependency in models/pyproject.toml that $BASE_PY lacks?)"
+  install_onnxruntime
   "$VENV/bin/python" - <<'PY' || die "the new environment is broken"
-import medstream_models, numpy, onnx, pytest, torch
+import medstream_models, numpy, onnx, onnxruntime, pytest, torch
 print(f"python-env: torch {torch.__version__} ({torch.__file__}), numpy {numpy.__version__}, "
-      f"onnx {onnx.__version__}, pytest {pytest.__version__}, cuda available: {torch.cuda.is_available()}")
+      f"onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}, pytest {pytest.__version__}, "
+      f"cuda available: {torch.cuda.is_available()}")
 PY
   printf '%s\n' "$want" >"$STAMP"
   log "ready: $VENV"

@@ -13,8 +13,12 @@
 # 3. served runs models/configs/{ncbi-disease,bc5cdr}-mtl-feedback-w2v.toml -> .cache/runs/
 #    (BC5CDR: two 22-minute budgets, the second continuing from the first's best checkpoint),
 #    exported to models/ncbi-disease-mtl and models/bc5cdr-mtl (ONNX, vocab, manifest, parity)
-# 4. comparison runs (single task, MTL without feedback, random vectors) -> .cache/runs/
-# 5. models/<name>/TRAINING.md from the runs' result.json
+#    (a feedback model is exported in its folded serving form, checked against the training
+#    module: models/medstream_models/mtl_serving.py)
+# 4. int8 variant models/bc5cdr-mtl-int8 (onnxruntime dynamic quantization of the MEN product,
+#    models/medstream_models/quantize.py) and its METRICS.md (TypeScript evaluator, BC5CDR test)
+# 5. comparison runs (single task, MTL without feedback, random vectors) -> .cache/runs/
+# 6. models/<name>/TRAINING.md from the runs' result.json
 #
 # Runs JOBS trainings at a time (default 2, one torch thread each); logs in .cache/train-logs/.
 # Needs the shared data at MEDSTREAM_DATA (default ../shared/data) and node_modules installed.
@@ -93,6 +97,13 @@ for corpus in "${CORPORA[@]}"; do
   "$PY" -m medstream_models.mtl_export --config "models/configs/$corpus-mtl-feedback-w2v.toml" \
     --run-dir ".cache/runs/$corpus-mtl-feedback-w2v" --out "models/$corpus-mtl" >"$LOGS/export-$corpus-mtl.json"
 done
+# The int8 variant records the sha256 of the float graph it was made from: re-made after every
+# export. The float model stays the default; the variant is served with --model.
+log "quantizing models/bc5cdr-mtl -> models/bc5cdr-mtl-int8"
+"$PY" -m medstream_models.quantize --model models/bc5cdr-mtl --out models/bc5cdr-mtl-int8 \
+  >"$LOGS/quantize-bc5cdr-mtl.json" 2>"$LOGS/quantize-bc5cdr-mtl.log"
+npx tsx src/cli/main.ts eval --corpus bc5cdr --split test --model models/bc5cdr-mtl-int8 --json \
+  --metrics models/bc5cdr-mtl-int8/METRICS.md >"$LOGS/eval-bc5cdr-mtl-int8.json"
 
 if [[ "$COMPARE" == 1 ]]; then
   # shellcheck disable=SC2086 # a space-separated list of config names
@@ -106,4 +117,4 @@ for corpus in "${CORPORA[@]}"; do
     --compare ".cache/runs/$corpus-single-w2v" ".cache/runs/$corpus-mtl-w2v" \
     ".cache/runs/$corpus-mtl-feedback-random" ".cache/runs/$corpus-single-random" ".cache/runs/$corpus-mtl-random"
 done
-log "done: models/ncbi-disease-mtl, models/bc5cdr-mtl"
+log "done: models/ncbi-disease-mtl, models/bc5cdr-mtl, models/bc5cdr-mtl-int8"

@@ -6,6 +6,12 @@
 Writes ``model.onnx``, ``words.txt``, ``chars.txt``, ``manifest.json`` and ``parity.json``
 (real dev sentences as token strings, their ids and the PyTorch outputs). The serving contract
 is documented in models/README.md.
+
+A feedback model is exported in its folded serving form (mtl_serving.py: the same function with
+the heads multiplied out, about a third of the FLOPs per token); parity.json always holds the
+*training* module's outputs, and the export fails unless the folded module, and the ONNX file
+run by onnxruntime (Python, when installed), match them within the parity tolerance with the
+same decoded tags.
 """
 
 from __future__ import annotations
@@ -26,10 +32,14 @@ from .config import config_to_dict, load_config
 from .export import export_onnx, onnx_io_shapes
 from .mtl_data import Sentence, collate, encode, read_jsonl
 from .mtl_feedback import MTLFeedback
+from .mtl_serving import fold_feedback
+from .tagger import lengths_to_mask
 from .train_mtl import MTLConfig, Prepared, build_model
 from .vocab import PAD, UNK, PAD_TOKEN, UNK_TOKEN, Vocab, char_ids, normalize_word, word_ids
 
 FORMAT = "medstream-model/1"
+# Served outputs (any batching, folded heads, onnxruntime) match the training module within this.
+PARITY_ATOL = 1e-4
 INPUTS = ["word_ids", "char_ids", "lengths"]
 OUTPUTS = ["mer_emissions", "men_scores"]
 DYNAMIC = {
@@ -118,12 +128,12 @@ def build_parity(model: MTLFeedback, cfg: MTLConfig, prep: Prepared, sents: list
                 "gold_men_tags": s.men_tags,
             }
         )
-    if worst_single > 1e-4:
+    if worst_single > PARITY_ATOL:
         raise AssertionError(f"padded-batch and single-sentence outputs differ by {worst_single}")
     return {
         "format": FORMAT,
         "name": cfg.model.name,
-        "atol": 1e-4,
+        "atol": PARITY_ATOL,
         "note": (
             "Real dev sentences as token strings. TS must map tokens to ids with the manifest's "
             "preprocessing rule and get word_ids/char_ids exactly; run the ONNX model (any batching) "
@@ -137,11 +147,63 @@ def build_parity(model: MTLFeedback, cfg: MTLConfig, prep: Prepared, sents: list
     }
 
 
+def serving_module(model: MTLFeedback) -> tuple[torch.nn.Module, str]:
+    """The module to export for ``model`` and the name of its form."""
+    if model.feedback and model.use_men:
+        return fold_feedback(model), "folded-feedback"
+    return model, "training-module"
+
+
+@torch.no_grad()
+def check_serving(
+    reference: MTLFeedback,
+    served: torch.nn.Module,
+    onnx_path: Path | None,
+    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    atol: float = PARITY_ATOL,
+) -> dict[str, Any]:
+    """Runs ``served`` (PyTorch) and the ONNX file (onnxruntime, when installed) on one padded
+    batch and compares them with the training module ``reference`` on the real tokens: max
+    |Δ| of both outputs ≤ ``atol``, the same Viterbi MER tags and the same MEN argmax. Raises
+    AssertionError otherwise; returns the measured differences."""
+    w, c, lengths = batch
+    mask = lengths_to_mask(lengths, w.size(1))
+    ref_mer, ref_men = reference(w, c, lengths)
+    ref_tags = reference.crf.decode(ref_mer, mask)
+    ref_arg = ref_men.argmax(2)
+    candidates: dict[str, tuple[torch.Tensor, torch.Tensor]] = {"torch": served(w, c, lengths)}
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        ort = None
+    if onnx_path is not None and ort is not None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        feeds = {"word_ids": w.numpy(), "char_ids": c.numpy(), "lengths": lengths.numpy()}
+        mer_np, men_np = session.run(OUTPUTS, feeds)
+        candidates["onnxruntime"] = (torch.from_numpy(mer_np), torch.from_numpy(men_np))
+    report: dict[str, Any] = {"tokens": int(mask.sum()), "atol": atol}
+    for name, (mer, men) in candidates.items():
+        d_mer = float((mer - ref_mer).abs()[mask].max())
+        d_men = float((men - ref_men).abs()[mask].max())
+        same_mer = reference.crf.decode(mer, mask) == ref_tags
+        same_men = bool((men.argmax(2) == ref_arg)[mask].all())
+        report[name] = {"mer_max_abs_diff": d_mer, "men_max_abs_diff": d_men}
+        if max(d_mer, d_men) > atol or not (same_mer and same_men):
+            raise AssertionError(
+                f"served model ({name}) differs from the training module: max |Δ| mer {d_mer:.2e}, "
+                f"men {d_men:.2e} (atol {atol}); same MER tags {same_mer}, same MEN argmax {same_men}"
+            )
+    return report
+
+
 def export_served(
     model: MTLFeedback, cfg: MTLConfig, prep: Prepared, result: dict[str, Any], out: Path, root: Path
 ) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     model = model.cpu().eval()
+    served, form = serving_module(model)
     data_dir = root / cfg.data.data_dir
     dev = read_jsonl(data_dir / f"{cfg.data.dev_split}.jsonl")
     # Dummy input: 3 real dev sentences (distinct batch / seq / char sizes keep axes apart).
@@ -151,7 +213,7 @@ def export_served(
     enc = encode(dummy, prep.words, prep.chars, mer_index, men_index, cfg.model.max_word_chars)
     w, c, lengths, _, _ = collate(enc)
     onnx_path = export_onnx(
-        model,
+        served,
         (w, c, lengths),
         out / "model.onnx",
         input_names=INPUTS,
@@ -162,8 +224,16 @@ def export_served(
     shapes = onnx_io_shapes(onnx_path)
     prep.words.save(out / "words.txt")
     prep.chars.save(out / "chars.txt")
-    parity = build_parity(model, cfg, prep, parity_sentences(dev, cfg.export.parity_sentences))
+    sents = parity_sentences(dev, cfg.export.parity_sentences)
+    parity = build_parity(model, cfg, prep, sents)
     (out / "parity.json").write_text(json.dumps(parity) + "\n")
+    # The parity sentences plus dev sentences spread over the split, in one padded batch.
+    pool = [s for s in dev if 1 <= len(s.tokens) <= SERVING_CHECK_MAX_TOKENS and s not in sents]
+    want = max(0, SERVING_CHECK_SENTENCES - len(sents))
+    check_sents = sents + pool[:: max(1, len(pool) // max(1, want))][:want]
+    check_enc = encode(check_sents, prep.words, prep.chars, mer_index, men_index, cfg.model.max_word_chars)
+    cw, cc, cl, _, _ = collate(check_enc)
+    serving_check = check_serving(model, served, onnx_path, (cw, cc, cl))
     crf = model.crf
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -283,9 +353,25 @@ def export_served(
             "test": _headline(result["test"]),
         },
         "parity": {"file": "parity.json", "cases": len(parity["cases"]), "atol": parity["atol"]},
+        "serving": {
+            "form": form,
+            "note": (
+                "folded-feedback: the graph computes the training module's function with the heads "
+                "multiplied out (models/medstream_models/mtl_serving.py); checked against the training "
+                "module at export on the parity sentences and more dev sentences in one padded batch"
+                if form == "folded-feedback"
+                else "the training module as it is"
+            ),
+            "check": serving_check,
+        },
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
+
+
+# Sentences (parity cases first, then more dev sentences) in the export-time serving check.
+SERVING_CHECK_SENTENCES = 128
+SERVING_CHECK_MAX_TOKENS = 64
 
 
 def _vectors_info(root: Path, cfg: MTLConfig) -> dict[str, Any] | None:
@@ -338,4 +424,14 @@ def main(argv: list[str] | None = None) -> None:
 if __name__ == "__main__":
     main()
 
-__all__ = ["export_served", "load_run", "main", "normalize_word", "word_ids", "char_ids"]
+__all__ = [
+    "PARITY_ATOL",
+    "check_serving",
+    "export_served",
+    "load_run",
+    "main",
+    "normalize_word",
+    "serving_module",
+    "word_ids",
+    "char_ids",
+]

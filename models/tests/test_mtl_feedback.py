@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
-import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from medstream_models.config import config_from_dict
 from medstream_models.export import onnx_io_shapes
 from medstream_models.mtl_data import Encoded, collate
 from medstream_models.mtl_export import export_served, load_run
@@ -22,69 +21,7 @@ from medstream_models.mtl_report import render
 from medstream_models.train_mtl import MTLConfig, train
 from medstream_models.vocab import build_char_vocab, build_word_vocab, char_ids, normalize_word, word_ids
 
-DISEASES = [("lung cancer", "MESH:D008175"), ("asthma", "MESH:D001249"), ("Type 2 diabetes", "MESH:D003924")]
-CHEMS = [("aspirin", "MESH:D001241"), ("NaCl", "MESH:D012965")]
-FILLER = "the patients with were treated by and showed no signs of in 12 cases".split()
-
-
-def _sentence(rng: random.Random, pmid: str) -> dict[str, object]:
-    tokens: list[str] = []
-    tags: list[str] = []
-    men: list[str] = []
-    mentions = []
-    for _ in range(rng.randint(2, 4)):
-        tokens += [rng.choice(FILLER) for _ in range(rng.randint(1, 3))]
-        tags += ["O"] * (len(tokens) - len(tags))
-        men += ["O"] * (len(tokens) - len(men))
-        name, cid = rng.choice(DISEASES + CHEMS)
-        etype = "Disease" if (name, cid) in DISEASES else "Chemical"
-        words = name.split()
-        start = len(tokens)
-        tokens += words
-        tags += [f"B-{etype}"] + [f"I-{etype}"] * (len(words) - 1)
-        men += [f"B-{cid}"] + [f"I-{cid}"] * (len(words) - 1)
-        mentions.append({"type": etype, "ids": [cid], "concept": cid, "token_start": start})
-    tokens.append(".")
-    tags.append("O")
-    men.append("O")
-    return {"pmid": pmid, "tokens": tokens, "tags": tags, "men_tags": men, "mentions": mentions}
-
-
-@pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("mtl")
-    data = root / "data"
-    data.mkdir()
-    rng = random.Random(5)
-    for split, n in (("train", 96), ("dev", 24), ("test", 24)):
-        with (data / f"{split}.jsonl").open("w") as fh:
-            for i in range(n):
-                fh.write(json.dumps(_sentence(rng, f"{split}{i // 4}")) + "\n")
-    (data / "summary.json").write_text(json.dumps({"tokenizer_version": "test-tok"}))
-    return root
-
-
-def _cfg(variant: str = "mtl-feedback", epochs: int = 2) -> MTLConfig:
-    return config_from_dict(
-        MTLConfig,
-        {
-            "model": {
-                "name": "tiny-mtl",
-                "version": "0.0.1",
-                "variant": variant,
-                "word_dim": 8,
-                "char_dim": 6,
-                "char_filters": 8,
-                "hidden": 8,
-                "max_word_chars": 6,
-                "dropout": 0.2,
-                "char_dropout": 0.2,
-            },
-            "data": {"corpus": "tiny", "data_dir": "data", "entity_types": ["Chemical", "Disease"]},
-            "train": {"seed": 11, "epochs": epochs, "batch_size": 8, "lr": 0.01, "patience": 5, "threads": 1},
-            "export": {"parity_sentences": 4},
-        },
-    )
+MtlCfg = Callable[..., MTLConfig]
 
 
 def _model(feedback: bool = True) -> MTLFeedback:
@@ -164,8 +101,8 @@ def test_word_and_char_mapping_rule() -> None:
     assert char_ids(["bac", "𝛼b"], chars, max_chars=2) == [[2, 3], [1, 2]]  # code points, not UTF-16
 
 
-def test_training_is_reproducible_and_learns(tiny_root: Path) -> None:
-    cfg = _cfg(epochs=3)
+def test_training_is_reproducible_and_learns(tiny_root: Path, mtl_cfg: MtlCfg) -> None:
+    cfg = mtl_cfg(epochs=3)
     _, _, a = train(cfg, tiny_root, tiny_root / "run-a", log=lambda m: None)
     _, _, b = train(cfg, tiny_root, tiny_root / "run-b", log=lambda m: None)
     assert [h["loss"] for h in a["history"]] == [h["loss"] for h in b["history"]]
@@ -174,13 +111,13 @@ def test_training_is_reproducible_and_learns(tiny_root: Path) -> None:
     assert last["mer"] < first["mer"] and last["men"] < first["men"]
 
 
-def test_single_task_variant_trains_mer_only(tiny_root: Path) -> None:
-    _, _, r = train(_cfg("single", epochs=1), tiny_root, tiny_root / "run-single", log=lambda m: None)
+def test_single_task_variant_trains_mer_only(tiny_root: Path, mtl_cfg: MtlCfg) -> None:
+    _, _, r = train(mtl_cfg("single", epochs=1), tiny_root, tiny_root / "run-single", log=lambda m: None)
     assert set(r["history"][0]["loss"]) == {"mer"} and "nen_men" not in r["dev"]
 
 
-def test_export_writes_served_model_files(tiny_root: Path) -> None:
-    cfg = _cfg(epochs=1)
+def test_export_writes_served_model_files(tiny_root: Path, mtl_cfg: MtlCfg) -> None:
+    cfg = mtl_cfg(epochs=1)
     model, prep, result = train(cfg, tiny_root, tiny_root / "run-export", log=lambda m: None)
     out = tiny_root / "served"
     manifest = export_served(model, cfg, prep, result, out, tiny_root)

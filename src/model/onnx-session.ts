@@ -9,6 +9,12 @@ export interface SessionOptions {
   /** Threads for one operator; defaults to onnxruntime's choice (all cores). */
   intraOpThreads?: number;
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Turns on onnxruntime's profiler: one Chrome-trace JSON file per session, named
+   * `<prefix>_<date>.json`, written when the session is released (operator times per run).
+   * Diagnostics only: it adds overhead to every run.
+   */
+  profileFilePrefix?: string;
 }
 
 /**
@@ -33,6 +39,9 @@ export async function createSession(
     executionMode: 'sequential',
     ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
     interOpNumThreads: 1,
+    ...(options.profileFilePrefix === undefined
+      ? {}
+      : { enableProfiling: true, profileFilePrefix: options.profileFilePrefix }),
   };
   try {
     return await InferenceSession.create(modelPath, sessionOptions);

@@ -6,6 +6,7 @@ import type { Article } from '../../codec/records.js';
 import type { Config } from '../../config/config.js';
 import { MedStreamError } from '../../errors.js';
 import { documentAsArticle } from '../../eval/evaluate-annotator.js';
+import { costGraph, readModelVariant } from '../../model/model-variant.js';
 import type { SessionOptions } from '../../model/onnx-session.js';
 import type { PubmedEvent } from '../../producers/pubmed-xml/parse-pubmed-xml.js';
 import { readPubTatorFile } from '../../text/pubtator-reader.js';
@@ -17,7 +18,7 @@ import { annotateInProcess } from '../in-process.js';
 import { DictionaryMentionResolver } from '../normalization/mention-resolver.js';
 import { measureKafkaEndToEnd } from './kafka-e2e.js';
 import type { ModelFlops } from './model-flops.js';
-import { modelFlops } from './model-flops.js';
+import { modelFlops, sha256File } from './model-flops.js';
 import type { RooflineResult } from './roofline.js';
 import { measureRoofline } from './roofline.js';
 
@@ -29,7 +30,9 @@ import { measureRoofline } from './roofline.js';
  * with what the machine can do:
  *
  * - `model_gflops_per_token`: FLOPs of the served graph for one sentence of the measured mean
- *   length and character width, counted from the ONNX graph (model-flops.ts), per token;
+ *   length and character width, counted from the ONNX graph (model-flops.ts), per token; for an
+ *   int8 variant, of the float graph it was quantized from (same multiply-accumulates, done in
+ *   integers), so its efficiency compares it with the float GEMM roofline and may exceed 1;
  * - `roofline_gflops`: a GEMM shaped like the model's largest matrix product at the measured
  *   batch size, run through onnxruntime-node with the same session options (roofline.ts);
  * - `efficiency` = tokens_per_s × model_gflops_per_token ÷ roofline_gflops.
@@ -64,11 +67,24 @@ export interface ProcessorBenchOptions {
   rooflineSeconds?: number;
   /** Also run the articles through the Kafka processor stage (needs KAFKA_BROKERS). */
   kafka?: boolean;
+  /**
+   * Profile the annotator's ONNX session with onnxruntime's profiler (written as
+   * `<prefix>_<date>.json` when the session closes); see src/model/onnx-profile.ts. Slows the runs down.
+   */
+  profileFilePrefix?: string;
   log?: (line: string) => void;
 }
 
 export interface ProcessorBenchResult {
-  model: { name: string; version: string; dir: string; sha256: string | null };
+  model: {
+    name: string;
+    version: string;
+    dir: string;
+    /** sha256 of the served ONNX file. */
+    sha256: string | null;
+    /** The manifest's quantization (e.g. int8 weights per output channel), or null. */
+    quantization: string | null;
+  };
   config: {
     intra_op_threads: number | 'default';
     graph_optimization: string;
@@ -100,6 +116,8 @@ export interface ProcessorBenchResult {
     shape: { batch: number; seq: number; chars: number };
     by_op_share: Record<string, number>;
     source: string;
+    /** An int8 variant's FLOPs are those of the float graph it was quantized from. */
+    counted_on: 'own graph' | 'float source graph';
   } | null;
   roofline_gflops: number | null;
   roofline: { m: number; k: number; n: number; runs: number; ms_per_run: number } | null;
@@ -220,7 +238,10 @@ export async function runProcessorBench(
   const resolver = shared.resolver ?? (await loadResolver(options.config, dictionary, log));
   const annotator = await OnnxAnnotator.create({
     modelDir,
-    session,
+    session:
+      options.profileFilePrefix === undefined
+        ? session
+        : { ...session, profileFilePrefix: options.profileFilePrefix },
     maxBatchTokens,
     maxBatchRows,
     batchPlanning,
@@ -239,15 +260,19 @@ export async function runProcessorBench(
     const meanCharWidth = stats.paddedCharCells / Math.max(1, stats.paddedTokens);
 
     let flops: ModelFlops | null = null;
+    let countedOn: 'own graph' | 'float source graph' = 'own graph';
     let roofline: RooflineResult | null = null;
+    const variant = await readModelVariant(modelDir);
     if (options.throughputOnly !== true) {
       const dims = {
         batch: 1,
         seq: Math.max(1, Math.round(stats.tokens / Math.max(1, stats.rows))),
         chars: Math.max(1, Math.round(meanCharWidth)),
       };
-      log(`counting model FLOPs at ${JSON.stringify(dims)}`);
-      flops = await modelFlops(annotator.modelPath, dims, {
+      const cost = await costGraph(variant);
+      countedOn = cost.countedOn;
+      log(`counting model FLOPs at ${JSON.stringify(dims)} on ${cost.path}`);
+      flops = await modelFlops(cost.path, dims, {
         cacheDir: options.config.cacheDir,
         ...(options.python === undefined ? {} : { python: options.python }),
       });
@@ -271,7 +296,11 @@ export async function runProcessorBench(
         name: annotator.modelName,
         version: annotator.modelVersion,
         dir: modelDir,
-        sha256: flops?.sha256 ?? null,
+        sha256: options.throughputOnly === true ? null : await sha256File(annotator.modelPath),
+        quantization:
+          variant.quantization === null
+            ? null
+            : `${variant.quantization.weights} (${variant.quantization.nodes.length} nodes)`,
       },
       config: {
         intra_op_threads: options.intraOpThreads ?? 'default',
@@ -314,6 +343,7 @@ export async function runProcessorBench(
                   .map(([op, value]) => [op, round(value / flops.flops, 3)]),
               ),
               source: flops.source,
+              counted_on: countedOn,
             },
       roofline_gflops: roofline === null ? null : round(roofline.gflops, 2),
       roofline:
