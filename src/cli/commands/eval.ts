@@ -472,10 +472,10 @@ export function registerEvalCommand(program: Command): void {
             ner: result.ner,
             nen: result.nen,
             notes: [
-              `${result.documents} documents; served ONNX model through the TypeScript inference path (${join('models', MODEL_FOR_CORPUS[options.corpus])}).`,
+              `${result.documents} documents; served ONNX model through the TypeScript inference path (${relative(process.cwd(), modelDir)}).`,
               `Post-processing: ${steps}.`,
               `Dictionary: ${annotator.resolver?.vocabularyVersion ?? 'none (model concepts only)'}.`,
-              `Command: medstream eval --corpus ${options.corpus} --split ${options.split}${options.dictionary ? '' : ' --no-dictionary'}${options.normalization === undefined ? '' : ` --normalization ${options.normalization}`}`,
+              `Command: medstream eval --corpus ${options.corpus} --split ${options.split}${options.model === undefined ? '' : ` --model ${relative(process.cwd(), modelDir)}`}${options.dictionary ? '' : ' --no-dictionary'}${options.normalization === undefined ? '' : ` --normalization ${options.normalization}`}`,
             ],
           }),
         );
