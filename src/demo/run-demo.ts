@@ -4,7 +4,21 @@ import cliProgress from 'cli-progress';
 import type { AnnotatedArticle } from '../codec/records.js';
 import type { Config } from '../config/config.js';
 import { ensureDictionary, loadAnnotator } from '../processors/annotation/load-annotator.js';
+import type { AnnotatedEvent } from '../processors/in-process.js';
 import { annotateInProcess } from '../processors/in-process.js';
+import { throughSinks } from '../sinks/in-process-sink-driver.js';
+import { conceptLookupFromDictionary } from '../sinks/knowledge-graph/graph-model.js';
+import {
+  createKnowledgeGraphSink,
+  knowledgeGraphSinkOptionsFromConfig,
+} from '../sinks/knowledge-graph/knowledge-graph-sink.js';
+import {
+  SearchIndexSink,
+  createSearchIndexSink,
+  searchIndexSinkOptionsFromConfig,
+} from '../sinks/search-index/search-index-sink.js';
+import type { Sink } from '../sinks/sink.js';
+import { annotateThroughKafka } from './kafka-stages.js';
 import { DictionaryMentionResolver } from '../processors/normalization/mention-resolver.js';
 import { parsePubmedXml } from '../producers/pubmed-xml/parse-pubmed-xml.js';
 import { formatPubTator } from '../sinks/files/pubtator-format.js';
@@ -25,6 +39,12 @@ export interface DemoOptions {
   log: (line: string) => void;
   /** Try PubMed E-utilities first; false (`--offline`) uses the sample citations directly. */
   live: false | Omit<LiveInputOptions, 'apiKey' | 'tool' | 'email' | 'limiter'>;
+  /** Join the stages through this Kafka cluster instead of in-process queues. */
+  kafka?: readonly string[];
+  /** Also index the results into this OpenSearch (behind OPENSEARCH_INDEX_ALIAS). */
+  opensearch?: string;
+  /** Also load the results into this Neo4j graph. */
+  neo4j?: string;
 }
 
 export interface DemoSummary {
@@ -119,6 +139,7 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<Dem
     log: options.log,
   });
   const names = resolver.dictionary;
+  const sinks = targetSinks(config, options, annotator, conceptLookupFromDictionary(names));
   const records: AnnotatedArticle[] = [];
   let skipped = 0;
   let mentions = 0;
@@ -135,11 +156,19 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<Dem
           cliProgress.Presets.shades_classic,
         )
       : undefined;
+    for (const sink of sinks) await sink.start();
     const started = performance.now();
     bar?.start(chosen.expected, 0, { mentions: 0 });
-    for await (const event of annotateInProcess(chosen.events, annotator, {
-      maxBatchArticles: 8,
-    })) {
+    const annotated: AsyncIterable<AnnotatedEvent> =
+      options.kafka === undefined
+        ? annotateInProcess(chosen.events, annotator, { maxBatchArticles: 8 })
+        : annotateThroughKafka(config, chosen.events, annotator, {
+            brokers: options.kafka,
+            log: options.log,
+          });
+    const stored =
+      sinks.length === 0 ? annotated : throughSinks(annotated, sinks, { maxRecords: 50 });
+    for await (const event of stored) {
       if (event.kind === 'dead-letter') {
         skipped += 1;
         options.log(
@@ -196,12 +225,55 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<Dem
       articlesPerSecond: records.length / seconds,
       model,
       vocabularyVersion,
-      outputs: [ndjson, pubtator, report],
+      outputs: [ndjson, pubtator, report, ...targetDescriptions(options, sinks)],
     };
   } finally {
     bar?.stop();
+    for (const sink of sinks) await sink.close();
     await annotator.close();
   }
+}
+
+/** The services named on the command line, as sinks the annotated records pass through. */
+function targetSinks(
+  config: Config,
+  options: DemoOptions,
+  model: { modelName: string; modelVersion: string },
+  conceptLookup: ReturnType<typeof conceptLookupFromDictionary>,
+): Sink[] {
+  const sinks: Sink[] = [];
+  if (options.opensearch !== undefined) {
+    sinks.push(
+      createSearchIndexSink({
+        ...searchIndexSinkOptionsFromConfig({ ...config, OPENSEARCH_URL: options.opensearch }),
+        model: { name: model.modelName, version: model.modelVersion },
+        refresh: 'wait_for',
+        log: options.log,
+      }),
+    );
+  }
+  if (options.neo4j !== undefined) {
+    sinks.push(
+      createKnowledgeGraphSink({
+        ...knowledgeGraphSinkOptionsFromConfig({ ...config, NEO4J_URI: options.neo4j }),
+        conceptLookup,
+        log: options.log,
+      }),
+    );
+  }
+  return sinks;
+}
+
+function targetDescriptions(options: DemoOptions, sinks: readonly Sink[]): string[] {
+  const out: string[] = [];
+  for (const sink of sinks) {
+    if (sink instanceof SearchIndexSink && options.opensearch !== undefined) {
+      out.push(`${options.opensearch} (index ${sink.index ?? 'not created'})`);
+    } else if (options.neo4j !== undefined) {
+      out.push(`${options.neo4j} (graph)`);
+    }
+  }
+  return out;
 }
 
 export function formatDemoSummary(summary: DemoSummary): string {

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config/config.js';
+import { MedStreamError } from '../../errors.js';
 import {
   DEFAULT_LIVE_DAYS,
   DEFAULT_LIVE_MAX_ARTICLES,
@@ -17,6 +18,27 @@ interface DemoCliOptions {
   offline?: boolean;
   days: number;
   maxArticles: number;
+  kafka?: string | true;
+  opensearch?: string | true;
+  neo4j?: string | true;
+}
+
+/** `--flag VALUE`, or the configured value for a bare `--flag`; a clear error when neither. */
+function serviceAddress(
+  flag: string,
+  given: string | true | undefined,
+  configured: string | undefined,
+  variable: string,
+): string | undefined {
+  if (given === undefined) return undefined;
+  if (given !== true) return given;
+  if (configured === undefined || configured === '') {
+    throw new MedStreamError(
+      'CONFIG_INVALID',
+      `--${flag} needs an address: give one (--${flag} ADDRESS) or set ${variable}`,
+    );
+  }
+  return configured;
 }
 
 function intFrom1To(max: number): (value: string) => number {
@@ -52,10 +74,35 @@ export function registerDemoCommand(program: Command): void {
       intFrom1To(MAX_LIVE_ARTICLES),
       DEFAULT_LIVE_MAX_ARTICLES,
     )
+    .option(
+      '--kafka [brokers]',
+      'join the stages through Kafka instead of in-process queues (default: KAFKA_BROKERS)',
+    )
+    .option(
+      '--opensearch [url]',
+      'also index the results into OpenSearch (default: OPENSEARCH_URL)',
+    )
+    .option('--neo4j [uri]', 'also load the results into Neo4j (default: NEO4J_URI)')
     .option('--json', 'print the summary as JSON')
     .action(async (options: DemoCliOptions) => {
       const config = loadConfig();
+      const kafka = serviceAddress(
+        'kafka',
+        options.kafka,
+        config.KAFKA_BROKERS?.join(','),
+        'KAFKA_BROKERS',
+      );
+      const opensearch = serviceAddress(
+        'opensearch',
+        options.opensearch,
+        config.OPENSEARCH_URL,
+        'OPENSEARCH_URL',
+      );
+      const neo4j = serviceAddress('neo4j', options.neo4j, config.NEO4J_URI, 'NEO4J_URI');
       const summary = await runDemo(config, {
+        ...(kafka === undefined ? {} : { kafka: kafka.split(',').map((b) => b.trim()) }),
+        ...(opensearch === undefined ? {} : { opensearch }),
+        ...(neo4j === undefined ? {} : { neo4j }),
         outDir: resolve(options.out),
         ...(options.model === undefined ? {} : { modelDir: options.model }),
         progress: process.stderr.isTTY === true && options.json !== true,
